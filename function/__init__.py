@@ -1,0 +1,1 @@
+"""The ocrfn serverless OCR function."""
