@@ -1,0 +1,139 @@
+"""CTC line recognition: resize crops to the model height, batch them by width, greedy-decode."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import onnxruntime as ort
+
+from .normalize import Normalizer
+
+
+@dataclass(frozen=True)
+class RecognizedText:
+    """The text of one crop and its confidence (mean probability of the kept characters; 0 if empty)."""
+
+    text: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class BatchPolicy:
+    """How crops are grouped into batches.
+
+    Crops are sorted by width; a batch grows while the widest crop is at most ``max_ratio`` times the
+    narrowest one, it holds at most ``max_batch`` crops and ``max_batch * padded width`` stays under
+    ``max_columns`` (bounds the input tensor, and so memory, for any number of lines).
+    """
+
+    min_width: int = 320
+    max_width: int = 3200
+    max_ratio: float = 1.3
+    max_batch: int = 8
+    max_columns: int = 12_800
+
+
+class Recognizer:
+    """A CTC recognizer around one ONNX session; safe to call from several threads at once."""
+
+    def __init__(
+        self,
+        session: ort.InferenceSession,
+        charset: Sequence[str],
+        *,
+        height: int = 48,
+        mean: Sequence[float] = (0.5, 0.5, 0.5),
+        std: Sequence[float] = (0.5, 0.5, 0.5),
+        policy: BatchPolicy | None = None,
+    ) -> None:
+        self._session = session
+        self._input = session.get_inputs()[0].name
+        self._charset = list(charset)
+        self._height = height
+        self._normalize = Normalizer(mean, std)
+        self._policy = policy or BatchPolicy()
+        classes = session.get_outputs()[0].shape[-1]
+        if isinstance(classes, int) and classes != len(self._charset):
+            from .errors import ModelError
+
+            raise ModelError(
+                f"character set has {len(self._charset)} classes (with blank and space) "
+                f"but the recognizer outputs {classes}"
+            )
+
+    @property
+    def height(self) -> int:
+        """Input height of the model in pixels."""
+        return self._height
+
+    def target_width(self, crop: np.ndarray) -> int:
+        """Width of *crop* once resized to the model height (aspect kept, clamped to the policy)."""
+        h, w = crop.shape[:2]
+        width = math.ceil(self._height * w / max(h, 1))
+        return max(1, min(width, self._policy.max_width))
+
+    def batches(self, widths: Sequence[int]) -> list[list[int]]:
+        """Group crop indices into batches of similar width (see :class:`BatchPolicy`)."""
+        policy = self._policy
+        order = sorted(range(len(widths)), key=lambda i: widths[i])
+        groups: list[list[int]] = []
+        current: list[int] = []
+        for i in order:
+            if current:
+                first = max(widths[current[0]], policy.min_width)
+                padded = max(widths[i], policy.min_width)
+                fits = (
+                    padded <= first * policy.max_ratio
+                    and len(current) < policy.max_batch
+                    and (len(current) + 1) * padded <= policy.max_columns
+                )
+                if not fits:
+                    groups.append(current)
+                    current = []
+            current.append(i)
+        if current:
+            groups.append(current)
+        return groups
+
+    def recognize(self, crops: Sequence[np.ndarray]) -> list[RecognizedText]:
+        """Recognize each BGR uint8 crop (one text line, upright, horizontal); results keep input order."""
+        results: list[RecognizedText] = [RecognizedText("", 0.0)] * len(crops)
+        widths = [self.target_width(c) for c in crops]
+        for group in self.batches(widths):
+            batch = self._prepare([crops[i] for i in group], [widths[i] for i in group])
+            probs = self._session.run(None, {self._input: batch})[0]
+            for i, decoded in zip(group, self.decode(probs), strict=True):
+                results[i] = decoded
+        return results
+
+    def _prepare(self, crops: Sequence[np.ndarray], widths: Sequence[int]) -> np.ndarray:
+        pad_to = max(max(widths), self._policy.min_width)
+        pad_to = -(-pad_to // 8) * 8
+        batch = np.zeros((len(crops), self._height, pad_to, 3), dtype=np.float32)
+        for slot, (crop, width) in enumerate(zip(crops, widths, strict=True)):
+            interp = cv2.INTER_AREA if crop.shape[0] > self._height else cv2.INTER_LINEAR
+            resized = cv2.resize(crop, (width, self._height), interpolation=interp)
+            batch[slot, :, :width] = self._normalize(resized)
+        return np.ascontiguousarray(batch.transpose(0, 3, 1, 2))
+
+    def decode(self, probs: np.ndarray) -> list[RecognizedText]:
+        """Greedy CTC decode of an ``N×T×C`` probability tensor."""
+        best = probs.argmax(axis=2)
+        score = np.take_along_axis(probs, best[..., None], axis=2)[..., 0]
+        out: list[RecognizedText] = []
+        for labels, scores in zip(best, score, strict=True):
+            keep = labels != 0
+            keep[1:] &= labels[1:] != labels[:-1]
+            chars = labels[keep]
+            if chars.size == 0:
+                out.append(RecognizedText("", 0.0))
+                continue
+            text = "".join(self._charset[c] for c in chars)
+            conf = float(scores[keep].mean())
+            stripped = text.strip()
+            out.append(RecognizedText(stripped, conf if stripped else 0.0))
+        return out

@@ -1,0 +1,54 @@
+"""Every setting of ocrfn, read from the environment once.
+
+| variable | default | meaning |
+|---|---|---|
+| ``OCRFN_MODEL_DIR`` | ``<repo>/model`` | directory holding ``manifest.json`` and the model files |
+| ``OCRFN_MODEL_SET`` | the manifest's ``default_set`` | which model set to load (e.g. ``ppocrv6-tiny``) |
+| ``OCRFN_THREADS`` | the container's CPU limit | onnxruntime intra-op threads per session |
+| ``OCRFN_MAX_PIXELS`` | ``40000000`` | largest image accepted, in pixels (checked from the header) |
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from .ocr.decode import DEFAULT_MAX_PIXELS
+from .ocr.models import DEFAULT_MODEL_DIR
+from .ocr.runtime import resolve_threads
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The resolved settings of one process."""
+
+    model_dir: Path
+    model_set: str | None
+    threads: int
+    max_pixels: int
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a positive integer, got {raw!r}") from None
+    if value <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {raw!r}")
+    return value
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Build :class:`Settings` from *env* (default: ``os.environ``); invalid values raise ``ValueError``."""
+    env = os.environ if env is None else env
+    return Settings(
+        model_dir=Path(env.get("OCRFN_MODEL_DIR") or DEFAULT_MODEL_DIR),
+        model_set=env.get("OCRFN_MODEL_SET") or None,
+        threads=resolve_threads(env.get("OCRFN_THREADS") or None),
+        max_pixels=_positive_int(env, "OCRFN_MAX_PIXELS", DEFAULT_MAX_PIXELS),
+    )
