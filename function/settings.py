@@ -46,9 +46,13 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build :class:`Settings` from *env* (default: ``os.environ``); invalid values raise ``ValueError``."""
     env = os.environ if env is None else env
+    try:
+        threads = resolve_threads(env.get("OCRFN_THREADS"))
+    except ValueError as exc:
+        raise ValueError(f"OCRFN_THREADS: {exc}") from None
     return Settings(
         model_dir=Path(env.get("OCRFN_MODEL_DIR") or DEFAULT_MODEL_DIR),
         model_set=env.get("OCRFN_MODEL_SET") or None,
-        threads=resolve_threads(env.get("OCRFN_THREADS") or None),
+        threads=threads,
         max_pixels=_positive_int(env, "OCRFN_MAX_PIXELS", DEFAULT_MAX_PIXELS),
     )
