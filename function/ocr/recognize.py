@@ -30,10 +30,10 @@ class BatchPolicy:
     ``max_columns`` (bounds the input tensor, and so memory, for any number of lines).
     """
 
-    min_width: int = 320
+    min_width: int = 160
     max_width: int = 3200
     max_ratio: float = 1.3
-    max_batch: int = 8
+    max_batch: int = 4
     max_columns: int = 12_800
 
 
