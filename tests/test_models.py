@@ -26,7 +26,9 @@ def test_artifact_matches_manifest(rel):
 
 
 def test_every_shipped_file_is_in_the_manifest():
-    shipped = {p.relative_to(MODEL_DIR).as_posix() for p in MODEL_DIR.rglob("*") if p.suffix in {".onnx", ".txt"}}
+    shipped = {
+        p.relative_to(MODEL_DIR).as_posix() for p in MODEL_DIR.rglob("*") if p.suffix in {".onnx", ".txt"}
+    }
     assert shipped == set(MANIFEST["files"])
 
 
