@@ -401,7 +401,7 @@ def _assert_rejected_cheaply(data: bytes, **kwargs: int) -> ImageTooLargeError:
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert elapsed < 0.5
+    assert elapsed < 5.0  # decoding the pixels would take minutes; a header check takes milliseconds
     assert peak < 1_000_000  # the full RGB buffer would be gigabytes
     return info.value
 

@@ -50,7 +50,6 @@ def test_single_line_mode(engine, expected, name):
     # The whole image is the line's box.
     w, h = result.width, result.height
     assert result.lines[0].box == [[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]]
-    assert "detect" in result.timings and result.timings["detect"] < 0.05
 
 
 def test_english_spaces_preserved_in_page_mode(engine):

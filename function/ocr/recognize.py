@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 
+from .errors import ModelError
 from .normalize import Normalizer
 
 
@@ -58,8 +59,6 @@ class Recognizer:
         self._policy = policy or BatchPolicy()
         classes = session.get_outputs()[0].shape[-1]
         if isinstance(classes, int) and classes != len(self._charset):
-            from .errors import ModelError
-
             raise ModelError(
                 f"character set has {len(self._charset)} classes (with blank and space) "
                 f"but the recognizer outputs {classes}"
