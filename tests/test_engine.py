@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from conftest import image_bytes
 
-from function.ocr import ImageTooLargeError, OcrEngine, OcrOptions, load_model_set
+from function.ocr import ImageTooLargeError, OcrEngine, OcrOptions, UnsupportedImageError, load_model_set
 
 
 def squash(text: str) -> str:
@@ -147,3 +147,17 @@ def test_array_input_matches_bytes_input(engine):
 
     pixels = cv2.imdecode(np.frombuffer(image_bytes("receipt.png"), np.uint8), cv2.IMREAD_COLOR)
     assert texts(engine.run(pixels)) == texts(engine.run(image_bytes("receipt.png")))
+
+
+@pytest.mark.parametrize(
+    "array",
+    [
+        np.zeros((10, 10), np.uint8),
+        np.zeros((10, 10, 4), np.uint8),
+        np.zeros((10, 10, 3), np.float32),
+        np.zeros((0, 5, 3), np.uint8),
+    ],
+)
+def test_array_input_must_be_bgr_uint8(engine, array):
+    with pytest.raises(UnsupportedImageError):
+        engine.run(array)

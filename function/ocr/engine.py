@@ -10,6 +10,7 @@ import numpy as np
 from .crop import crop_quad, turn_if_vertical
 from .decode import DEFAULT_MAX_PIXELS, decode_image
 from .detect import Detector, DetectorParams
+from .errors import UnsupportedImageError
 from .models import ModelSet, load_charset
 from .order import reading_order
 from .orient import NOMINATE_THRESHOLD, OrientationClassifier
@@ -91,7 +92,12 @@ class OcrEngine:
         options = options or OcrOptions()
         timings: dict[str, float] = {}
         started = time.perf_counter()
-        pixels = image if isinstance(image, np.ndarray) else decode_image(image, max_pixels=self.max_pixels)
+        if isinstance(image, np.ndarray):
+            if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3 or 0 in image.shape:
+                raise UnsupportedImageError("pixel arrays must be non-empty H×W×3 uint8 in BGR order")
+            pixels = image
+        else:
+            pixels = decode_image(image, max_pixels=self.max_pixels)
         height, width = pixels.shape[:2]
         mark = _stage(timings, "decode", started)
 
