@@ -216,7 +216,7 @@ SETS: dict[str, SetSpec] = {
     "ppocrv6-small": SetSpec(
         name="ppocrv6-small",
         description=(
-            "PP-OCRv6 small: fp32 DB detector + INT8 CTC recognizer (18 708 characters, Chinese + English); "
+            "PP-OCRv6 small: INT8 DB detector + INT8 CTC recognizer (18 708 characters, Chinese + English); "
             "the most accurate set"
         ),
         det=Member(
@@ -246,6 +246,7 @@ SETS: dict[str, SetSpec] = {
                 "26a2802dcc5b4553f0961ab0288bc491ce86069abbd69c19d61779940c9c7ab3",
             ),
         ),
+        det_recipe=DetRecipeSpec(),
     ),
     "ppocrv6-tiny": SetSpec(
         name="ppocrv6-tiny",

@@ -186,7 +186,7 @@ def test_session_options_take_effect(tiny_model: tuple[Path, np.ndarray, np.ndar
     assert options.inter_op_num_threads == 1
     assert options.execution_mode == ort.ExecutionMode.ORT_SEQUENTIAL
     assert options.graph_optimization_level == ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    assert options.enable_cpu_mem_arena is False
+    assert options.enable_cpu_mem_arena is True
     assert options.enable_mem_pattern is True
     assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
     assert session.get_providers() == ["CPUExecutionProvider"]

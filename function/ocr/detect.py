@@ -27,7 +27,7 @@ class DetectorParams:
     original image) are dropped, and at most ``max_candidates`` contours (the largest) are examined.
     """
 
-    max_area: int = 1_000_000
+    max_area: int = 600_000
     max_side: int = 4096
     min_side: int = 32
     thresh: float = 0.3
@@ -79,9 +79,8 @@ class Detector:
         interp = cv2.INTER_AREA if h < image.shape[0] else cv2.INTER_LINEAR
         resized = cv2.resize(image, (w, h), interpolation=interp)
         ph, pw = -(-h // 32) * 32, -(-w // 32) * 32
-        blob = np.zeros((ph, pw, 3), dtype=np.float32)
-        blob[:h, :w] = self._normalize(resized)
-        blob = np.ascontiguousarray(blob.transpose(2, 0, 1)[None])
+        blob = np.zeros((1, 3, ph, pw), dtype=np.float32)
+        self._normalize.into(resized, blob[0, :, :h, :w])
         out = self._session.run(None, {self._input: blob})[0]
         return out[0, 0, :h, :w], image.shape[1] / w, image.shape[0] / h
 

@@ -57,35 +57,32 @@ def create_session(model_path: Path | str, threads: int) -> ort.InferenceSession
 
     * CPU provider only; ``intra_op_num_threads=threads``, ``inter_op_num_threads=1``, sequential execution
       (the OCR graphs are chains; parallel execution only adds threads), all graph optimisations.
-    * ``enable_cpu_mem_arena=False``: the arena keeps the high-water mark of the largest input ever seen
-      (rounded up to powers of two) and never gives it back. Without it, tensors come from malloc and large
-      blocks go back to the OS after each run. This is the only per-session setting that bounds RSS without
-      run options at every call site, and it also lowers the peak. It costs speed on large inputs (pages are
-      faulted in afresh on every run), see the numbers below.
-    * memory patterns stay on: turning them off as well saves a little retained memory but is clearly slower.
+    * ``enable_cpu_mem_arena=True`` (onnxruntime's default): the arena keeps the memory of the largest run
+      and hands it out again, so a run does not fault its tensors in afresh from the OS. It keeps the
+      high-water mark for the life of the process, which is bounded because every input is: the detector
+      sees at most ``DetectorParams.max_area`` pixels, a recogniser batch at most
+      ``BatchPolicy.max_columns`` columns, the classifier a fixed size.
+    * memory patterns stay on: turning them off is clearly slower.
     * ``session.intra_op.allow_spinning=0``: idle pool threads block instead of spinning. Spinning burned
       about 30 ms of CPU in the 200 ms after every run, which counts against a container's CFS quota.
       Turning it off cost the detector alone 4-10 % (38 -> 42 ms at 640x640) but made the many small
       recogniser runs of a request faster (11.9 -> 7.6 ms), so a whole request got faster; on a busier
       machine spinning lost everywhere (det640 136 ms with spinning vs 99 ms without).
 
-    Measured with the PP-OCRv6 small detector and recogniser, onnxruntime 1.32, 2 threads, on a shared
-    2-core machine. Memory, in a fresh process per configuration: "peak" is VmHWM, "kept" is RSS after a
-    small input that followed big ones (det 1x3x1280x1280 + rec 16x3x48x960, then det 1x3x320x320 + rec
-    1x3x48x320, three cycles). Latency: medians of 15 interleaved rounds (7 for det 1280) in one process.
+    Arena measured with the shipped ``ppocrv6-small`` set and detector limit (0.6 Mpx), onnxruntime 1.32,
+    2 threads, 2-core machine, 2026-11-23: the 34 evaluation pages, five passes, one fresh process per
+    setting. RSS stops growing after the second pass (the arena has met every input size by then).
 
-    ===========================  =========  =========  ======  =======  ========  ========
-    configuration                peak (MB)  kept (MB)  det640  det1280  rec1x320  rec8x640
-    ===========================  =========  =========  ======  =======  ========  ========
-    default: arena + spinning    1263       1263       38 ms   211 ms   11.9 ms   102 ms
-    arena, no spinning           1263       1263       42 ms   219 ms   7.6 ms    103 ms
-    arena + per-run shrinkage    910        607        (a)     (a)      (a)       (a)
-    **no arena, no spinning**    762        350        47 ms   270 ms   8.9 ms    137 ms
-    no arena, no mem patterns    677        274        54 ms   448 ms   8.8 ms    160 ms
-    ===========================  =========  =========  ======  =======  ========  ========
+    ==================  ====================  =============  ============  ============================
+    arena               RSS after load (MB)   peak RSS (MB)  kept (MB)     page latency (interleaved)
+    ==================  ====================  =============  ============  ============================
+    **on (ocrfn)**      101                   630            630           median 91.5 ms
+    off                 101                   514            376           median 109.8 ms
+    ==================  ====================  =============  ============  ============================
 
-    (a) Within 10 % of "no arena" in a second, busier run (det640 129 vs 132 ms, det1280 540 vs 586 ms), but
-    it keeps more memory and needs a ``RunOptions`` passed to every ``run`` call.
+    With the arena off every large tensor is a fresh ``mmap`` whose pages fault in on first touch: the INT8
+    detector at 1056x608 takes 72-76 ms per run instead of 51-52 ms. An environment-wide shared arena
+    (``kSameAsRequested``) kept as much memory and was no faster.
 
     The session is returned ready to use; callers pass no run options.
     """
@@ -94,7 +91,7 @@ def create_session(model_path: Path | str, threads: int) -> ort.InferenceSession
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.enable_cpu_mem_arena = False
+    options.enable_cpu_mem_arena = True
     options.enable_mem_pattern = True
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.add_session_config_entry("session.inter_op.allow_spinning", "0")
