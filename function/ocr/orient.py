@@ -42,14 +42,12 @@ class OrientationClassifier:
         out = np.zeros(len(crops), dtype=np.float32)
         for start in range(0, len(crops), self._batch):
             part = crops[start : start + self._batch]
-            blob = np.zeros((len(part), self._height, self._width, 3), dtype=np.float32)
+            blob = np.zeros((len(part), 3, self._height, self._width), dtype=np.float32)
             for slot, crop in enumerate(part):
                 h, w = crop.shape[:2]
                 width = min(self._width, max(1, round(self._height * w / max(h, 1))))
                 resized = cv2.resize(crop, (width, self._height), interpolation=cv2.INTER_LINEAR)
-                blob[slot, :, :width] = self._normalize(resized)
-            probs = self._session.run(None, {self._input: np.ascontiguousarray(blob.transpose(0, 3, 1, 2))})[
-                0
-            ]
+                self._normalize.into(resized, blob[slot, :, :, :width])
+            probs = self._session.run(None, {self._input: blob})[0]
             out[start : start + len(part)] = probs[:, 1]
         return out

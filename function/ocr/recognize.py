@@ -112,12 +112,12 @@ class Recognizer:
     def _prepare(self, crops: Sequence[np.ndarray], widths: Sequence[int]) -> np.ndarray:
         pad_to = max(max(widths), self._policy.min_width)
         pad_to = -(-pad_to // 8) * 8
-        batch = np.zeros((len(crops), self._height, pad_to, 3), dtype=np.float32)
+        batch = np.zeros((len(crops), 3, self._height, pad_to), dtype=np.float32)
         for slot, (crop, width) in enumerate(zip(crops, widths, strict=True)):
             interp = cv2.INTER_AREA if crop.shape[0] > self._height else cv2.INTER_LINEAR
             resized = cv2.resize(crop, (width, self._height), interpolation=interp)
-            batch[slot, :, :width] = self._normalize(resized)
-        return np.ascontiguousarray(batch.transpose(0, 3, 1, 2))
+            self._normalize.into(resized, batch[slot, :, :, :width])
+        return batch
 
     def decode(self, probs: np.ndarray) -> list[RecognizedText]:
         """Greedy CTC decode of an ``N×T×C`` probability tensor."""
