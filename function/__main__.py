@@ -8,7 +8,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from .ocr import OcrEngine, OcrError, OcrOptions, load_model_set
+from .ocr import DetectorParams, OcrEngine, OcrError, OcrOptions, load_model_set
 from .settings import load_settings
 
 
@@ -30,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
         load_model_set(settings.model_dir, settings.model_set),
         threads=settings.threads,
         max_pixels=settings.max_pixels,
+        detector_params=DetectorParams(max_area=settings.detect_max_pixels),
     )
     options = OcrOptions(detect=not args.single_line, min_confidence=args.min_confidence)
     status = 0

@@ -6,6 +6,9 @@
 | ``OCRFN_MODEL_SET`` | the manifest's ``default_set`` | which model set to load (e.g. ``ppocrv6-tiny``) |
 | ``OCRFN_THREADS`` | the container's CPU limit | onnxruntime intra-op threads per session |
 | ``OCRFN_MAX_PIXELS`` | ``40000000`` | largest image accepted, in pixels (checked from the header) |
+| ``OCRFN_DETECT_MAX_PIXELS`` | ``600000`` | larger images are scaled down to this many pixels for text
+  detection (recognition always reads the full-resolution crops); raise it for pages of very small text,
+  at the cost of detection time and memory |
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .ocr.decode import DEFAULT_MAX_PIXELS
+from .ocr.detect import DetectorParams
 from .ocr.models import DEFAULT_MODEL_DIR
 from .ocr.runtime import resolve_threads
 
@@ -28,6 +32,7 @@ class Settings:
     model_set: str | None
     threads: int
     max_pixels: int
+    detect_max_pixels: int
 
 
 def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -55,4 +60,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         model_set=env.get("OCRFN_MODEL_SET") or None,
         threads=threads,
         max_pixels=_positive_int(env, "OCRFN_MAX_PIXELS", DEFAULT_MAX_PIXELS),
+        detect_max_pixels=_positive_int(env, "OCRFN_DETECT_MAX_PIXELS", DetectorParams().max_area),
     )
