@@ -9,6 +9,13 @@
 | ``OCRFN_DETECT_MAX_PIXELS`` | ``600000`` | larger images are scaled down to this many pixels for text
   detection (recognition always reads the full-resolution crops); raise it for pages of very small text,
   at the cost of detection time and memory |
+| ``OCRFN_MAX_BODY_BYTES`` | ``20971520`` (20 MiB) | largest request body; larger ones get 413 (checked from
+  ``Content-Length`` before reading, and enforced while reading) |
+| ``OCRFN_CONCURRENCY`` | ``1`` | OCR jobs run at once per process (each already uses every CPU thread) |
+| ``OCRFN_MAX_QUEUE`` | ``4`` | OCR jobs that may wait for a free slot; one more gets 429. Keep
+  ``OCRFN_CONCURRENCY + OCRFN_MAX_QUEUE`` below the server's request threads (functions-framework's
+  ``THREADS``, default 4 per CPU) so health probes always find a free thread |
+| ``K_SERVICE``, ``K_REVISION`` | unset | set by Knative; copied into every request log line |
 """
 
 from __future__ import annotations
@@ -33,18 +40,26 @@ class Settings:
     threads: int
     max_pixels: int
     detect_max_pixels: int
+    max_body_bytes: int
+    concurrency: int
+    max_queue: int
+    service: str | None
+    revision: str | None
 
 
-def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
     raw = env.get(name, "").strip()
     if not raw:
         return default
     try:
         value = int(raw)
     except ValueError:
-        raise ValueError(f"{name} must be a positive integer, got {raw!r}") from None
-    if value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {raw!r}")
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {raw!r}") from None
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {raw!r}")
     return value
 
 
@@ -61,4 +76,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         threads=threads,
         max_pixels=_positive_int(env, "OCRFN_MAX_PIXELS", DEFAULT_MAX_PIXELS),
         detect_max_pixels=_positive_int(env, "OCRFN_DETECT_MAX_PIXELS", DetectorParams().max_area),
+        max_body_bytes=_positive_int(env, "OCRFN_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
+        concurrency=_positive_int(env, "OCRFN_CONCURRENCY", 1),
+        max_queue=_positive_int(env, "OCRFN_MAX_QUEUE", 4, minimum=0),
+        service=env.get("K_SERVICE") or None,
+        revision=env.get("K_REVISION") or None,
     )

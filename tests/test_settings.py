@@ -15,6 +15,8 @@ def test_defaults():
     assert s.threads == cpu_limit()
     assert s.max_pixels == DEFAULT_MAX_PIXELS
     assert s.detect_max_pixels == 600_000
+    assert (s.max_body_bytes, s.concurrency, s.max_queue) == (20 * 1024 * 1024, 1, 4)
+    assert (s.service, s.revision) == (None, None)
 
 
 def test_overrides(tmp_path):
@@ -24,14 +26,37 @@ def test_overrides(tmp_path):
         "OCRFN_THREADS": "3",
         "OCRFN_MAX_PIXELS": "1000",
         "OCRFN_DETECT_MAX_PIXELS": "2000000",
+        "OCRFN_MAX_BODY_BYTES": "1000",
+        "OCRFN_CONCURRENCY": "2",
+        "OCRFN_MAX_QUEUE": "0",
+        "K_SERVICE": "ocr",
+        "K_REVISION": "ocr-00002",
     }
     s = load_settings(env)
     assert (s.model_dir, s.model_set, s.threads, s.max_pixels) == (tmp_path, "ppocrv6-tiny", 3, 1000)
     assert s.detect_max_pixels == 2_000_000
+    assert (s.max_body_bytes, s.concurrency, s.max_queue) == (1000, 2, 0)
+    assert (s.service, s.revision) == ("ocr", "ocr-00002")
 
 
-@pytest.mark.parametrize("name", ["OCRFN_THREADS", "OCRFN_MAX_PIXELS", "OCRFN_DETECT_MAX_PIXELS"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "OCRFN_THREADS",
+        "OCRFN_MAX_PIXELS",
+        "OCRFN_DETECT_MAX_PIXELS",
+        "OCRFN_MAX_BODY_BYTES",
+        "OCRFN_CONCURRENCY",
+    ],
+)
 @pytest.mark.parametrize("value", ["0", "-2", "two"])
 def test_invalid_numbers_are_rejected(name, value):
     with pytest.raises(ValueError, match=name):
         load_settings({name: value})
+
+
+@pytest.mark.parametrize("value", ["-1", "many"])
+def test_queue_may_be_zero_but_not_negative(value):
+    assert load_settings({"OCRFN_MAX_QUEUE": "0"}).max_queue == 0
+    with pytest.raises(ValueError, match="OCRFN_MAX_QUEUE"):
+        load_settings({"OCRFN_MAX_QUEUE": value})

@@ -1,0 +1,1 @@
+"""The HTTP adapter: request parsing, responses and routing for the functions-framework handler."""

@@ -1,0 +1,195 @@
+"""Routing and request handling of the ``ocr`` HTTP function.
+
+| route | methods | answer |
+|---|---|---|
+| ``/api/ocr``, ``/`` | POST | OCR of the image in the body (see :mod:`function.api.inputs`) |
+| ``/`` | GET | a short JSON description of the service |
+| ``/health`` | GET, HEAD | liveness: 200 unless model loading failed |
+| ``/ready`` | GET, HEAD | readiness: 200 once this process has loaded and warmed up its models, else 503 |
+| ``/metrics`` | GET | Prometheus text exposition |
+
+Every error is JSON ``{"code", "error", "message", "request_id"}`` with its HTTP status; an unexpected
+failure is a 500 carrying the request id, never a traceback (that goes to the server log).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from flask import Request, Response
+
+from ..admission import Admission, QueueFullError
+from ..lifecycle import Lifecycle
+from ..metrics import Metrics
+from ..ocr import OcrError
+from ..request_log import log_request
+from ..settings import Settings
+from .errors import ApiError, from_ocr_error
+from .inputs import parse_ocr_request
+from .outputs import dumps, error_payload, result_payload, result_text
+
+log = logging.getLogger("ocrfn")
+
+OCR_ROUTES = ("/api/ocr", "/")
+_ALLOWED = {
+    "/api/ocr": ("POST",),
+    "/": ("GET", "POST"),
+    "/health": ("GET", "HEAD"),
+    "/ready": ("GET", "HEAD"),
+    "/metrics": ("GET",),
+}
+#: Successful answers on these routes are not logged: Knative probes readiness every 50 ms at start-up.
+_QUIET = ("/health", "/ready", "/metrics")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+RETRY_AFTER_SECONDS = "1"
+
+
+class OcrApp:
+    """Everything one serving process needs to answer requests; ``handle`` is the whole HTTP surface."""
+
+    def __init__(
+        self, settings: Settings, lifecycle: Lifecycle, metrics: Metrics, admission: Admission
+    ) -> None:
+        self.settings = settings
+        self.lifecycle = lifecycle
+        self.metrics = metrics
+        self.admission = admission
+        metrics.queue_depth.set_function(lambda: admission.waiting)
+
+    def handle(self, request: Request) -> Response:
+        """Answer one request (any path, any method); never raises."""
+        started = time.perf_counter()
+        self.lifecycle.start()
+        request_id = _request_id(request)
+        path = request.path.rstrip("/") or "/"
+        route = path if path in _ALLOWED else "unmatched"
+        details: dict[str, Any] = {}
+        try:
+            response = self._route(request, path, details)
+        except ApiError as exc:
+            response = _error(exc.status, exc.error, exc.message, request_id, exc.headers)
+        except Exception as exc:
+            log.exception("request %s failed", request_id)
+            details["error"] = type(exc).__name__
+            message = "The server failed to process this request; quote the request id when reporting it."
+            response = _error(500, "internal_error", message, request_id)
+        elapsed = time.perf_counter() - started
+        response.headers["X-Request-Id"] = request_id
+        self.metrics.requests.labels(route, request.method, str(response.status_code)).inc()
+        self.metrics.latency.labels(route).observe(elapsed)
+        if not (route in _QUIET and response.status_code < 400):
+            log_request(
+                {
+                    "request_id": request_id,
+                    "method": request.method,
+                    "route": route,
+                    "status": response.status_code,
+                    "bytes_in": request.content_length or 0,
+                    "bytes_out": response.content_length,
+                    "latency_ms": round(elapsed * 1000, 1),
+                    **details,
+                    "service": self.settings.service,
+                    "revision": self.settings.revision,
+                }
+            )
+        return response
+
+    def _route(self, request: Request, path: str, details: dict[str, Any]) -> Response:
+        allowed = _ALLOWED.get(path)
+        if allowed is None:
+            raise ApiError(404, "not_found", f"No route {path}; POST images to /api/ocr.")
+        if request.method not in allowed:
+            raise ApiError(
+                405,
+                "method_not_allowed",
+                f"{request.method} is not allowed on {path}; use {', '.join(allowed)}.",
+                {"Allow": ", ".join(allowed)},
+            )
+        if path == "/health":
+            return self._health()
+        if path == "/ready":
+            return self._ready()
+        if path == "/metrics":
+            return Response(self.metrics.exposition(), 200, content_type=self.metrics.content_type)
+        if path == "/" and request.method == "GET":
+            return _json(200, self._describe())
+        return self._ocr(request, details)
+
+    def _health(self) -> Response:
+        if self.lifecycle.error is not None:
+            return _json(503, {"status": "failed", "message": "Model loading failed; see the server log."})
+        return _json(200, {"status": "ok"})
+
+    def _ready(self) -> Response:
+        if self.lifecycle.ready:
+            return _json(200, {"status": "ready"})
+        state = "failed" if self.lifecycle.error is not None else "loading"
+        return _json(503, {"status": state}, {"Retry-After": RETRY_AFTER_SECONDS})
+
+    def _describe(self) -> dict[str, Any]:
+        return {
+            "service": "ocrfn",
+            "ready": self.lifecycle.ready,
+            "model": self.lifecycle.model_name,
+            "endpoints": {
+                "ocr": "POST /api/ocr",
+                "health": "/health",
+                "ready": "/ready",
+                "metrics": "/metrics",
+            },
+        }
+
+    def _ocr(self, request: Request, details: dict[str, Any]) -> Response:
+        engine = self.lifecycle.engine
+        if engine is None:
+            if self.lifecycle.error is not None:
+                raise ApiError(503, "model_failed", "The models failed to load; see the server log.")
+            raise ApiError(
+                503,
+                "not_ready",
+                "The models are still loading; retry shortly.",
+                {"Retry-After": RETRY_AFTER_SECONDS},
+            )
+        parsed = parse_ocr_request(request, self.settings.max_body_bytes)
+        details["detect"] = parsed.options.detect
+        self.metrics.in_flight.inc()
+        try:
+            with self.admission.slot():
+                result = engine.run(parsed.image, parsed.options)
+        except QueueFullError as exc:
+            raise ApiError(429, "too_many_requests", str(exc), {"Retry-After": RETRY_AFTER_SECONDS}) from None
+        except OcrError as exc:
+            client = from_ocr_error(exc)
+            if client is None:
+                raise
+            raise client from None
+        finally:
+            self.metrics.in_flight.dec()
+        self.metrics.observe_stages(result.timings)
+        self.metrics.images.inc()
+        self.metrics.lines.inc(len(result.lines))
+        details["lines"] = len(result.lines)
+        details["width"], details["height"] = result.width, result.height
+        details["inference_ms"] = round(result.timings.get("total", 0.0) * 1000, 1)
+        if parsed.format == "text":
+            return Response(result_text(result), 200, content_type="text/plain; charset=utf-8")
+        return _json(200, result_payload(result, self.lifecycle.model_name))
+
+
+def _json(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(dumps(payload), status, headers=headers, content_type="application/json")
+
+
+def _error(
+    status: int, error: str, message: str, request_id: str, headers: dict[str, str] | None = None
+) -> Response:
+    return _json(status, error_payload(status, error, message, request_id), headers)
+
+
+def _request_id(request: Request) -> str:
+    given = request.headers.get("X-Request-Id", "")
+    return given if _REQUEST_ID.match(given) else uuid.uuid4().hex

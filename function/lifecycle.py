@@ -1,0 +1,140 @@
+"""The engine's life in the serving process: load after any fork, warm up, then report ready.
+
+functions-framework imports the function module in gunicorn's master and then forks the worker. An
+onnxruntime session created before a fork keeps no thread pool in the child, so nothing is loaded at
+import time: :meth:`Lifecycle.start` loads the engine in a background thread of the process that serves
+(called from an ``os.register_at_fork`` hook and, for servers that do not fork, on the first request).
+Readiness stays false until the sessions exist and a warm-up inference has run.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+
+import cv2
+import numpy as np
+
+from .ocr import DetectorParams, OcrEngine, OcrOptions, load_model_set
+from .settings import Settings
+
+log = logging.getLogger("ocrfn")
+
+
+def process_start_time() -> float:
+    """Wall-clock time (epoch seconds) at which this process started; now if it cannot be read."""
+    try:
+        with open("/proc/self/stat", encoding="ascii") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        with open("/proc/stat", encoding="ascii") as f:
+            boot = next(float(line.split()[1]) for line in f if line.startswith("btime "))
+        return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return time.time()
+
+
+#: Taken when this module is first imported, i.e. in the process the server was started as (gunicorn's
+#: master); a forked worker inherits it, so cold start is measured from the command's start.
+STARTED_AT = process_start_time()
+
+
+def build_engine(settings: Settings) -> OcrEngine:
+    """Create the engine described by *settings* (sessions are created in the calling process)."""
+    return OcrEngine(
+        load_model_set(settings.model_dir, settings.model_set),
+        threads=settings.threads,
+        max_pixels=settings.max_pixels,
+        detector_params=DetectorParams(max_area=settings.detect_max_pixels),
+    )
+
+
+def warm_up(engine: OcrEngine) -> None:
+    """Run every model once (detector, orientation classifier, recognizer) on a rendered text image."""
+    image = np.full((96, 560, 3), 255, dtype=np.uint8)
+    cv2.putText(image, "ocrfn warm-up 2026", (16, 62), cv2.FONT_HERSHEY_SIMPLEX, 1.4, (0, 0, 0), 3)
+    engine.run(image, OcrOptions(detect=True, min_confidence=0.0))
+    engine.run(image, OcrOptions(detect=False, min_confidence=0.0))
+
+
+class Lifecycle:
+    """Owns this process's engine: loading state, readiness and the cold-start figures."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        build: Callable[[Settings], OcrEngine] = build_engine,
+        on_ready: Callable[[Lifecycle], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self._build = build
+        self._on_ready = on_ready
+        self._lock = threading.Lock()
+        self._pid: int | None = None
+        self._engine: OcrEngine | None = None
+        self._error: str | None = None
+        self._ready = threading.Event()
+        self.load_seconds: float | None = None
+        self.warmup_seconds: float | None = None
+        self.cold_start_seconds: float | None = None
+
+    def start(self) -> None:
+        """Begin loading in a background thread, once per process; cheap to call on every request."""
+        pid = os.getpid()
+        if self._pid == pid:
+            return
+        with self._lock:
+            if self._pid == pid:
+                return
+            self._pid = pid
+            self._engine = None
+            self._error = None
+            self._ready = threading.Event()
+            threading.Thread(target=self._load, name="ocrfn-load", daemon=True).start()
+
+    def _load(self) -> None:
+        began = time.perf_counter()
+        try:
+            engine = self._build(self.settings)
+            loaded = time.perf_counter()
+            warm_up(engine)
+        except Exception as exc:
+            self._error = f"{type(exc).__name__}: {exc}"
+            log.error("model loading failed: %s", self._error)
+            return
+        done = time.perf_counter()
+        self.load_seconds = loaded - began
+        self.warmup_seconds = done - loaded
+        self.cold_start_seconds = time.time() - STARTED_AT
+        self._engine = engine
+        self._ready.set()
+        if self._on_ready is not None:
+            self._on_ready(self)
+
+    @property
+    def model_name(self) -> str | None:
+        """Name of the loaded model set (the configured one while loading; ``None`` = manifest default)."""
+        engine = self._engine
+        return engine.models.name if engine is not None else self.settings.model_set
+
+    @property
+    def ready(self) -> bool:
+        """Whether the engine is loaded and warmed up in this process."""
+        return self._ready.is_set() and self._pid == os.getpid()
+
+    @property
+    def error(self) -> str | None:
+        """Why loading failed, or ``None``."""
+        return self._error
+
+    @property
+    def engine(self) -> OcrEngine | None:
+        """The engine once ready, else ``None``."""
+        return self._engine if self.ready else None
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Block until ready (or *timeout* seconds); returns readiness."""
+        self._ready.wait(timeout)
+        return self.ready

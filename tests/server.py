@@ -1,0 +1,105 @@
+"""Start ocrfn the way users do (``functions-framework --target ocr --source function/main.py``) for tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def functions_framework_command() -> list[str]:
+    """The README's run command, using the console script installed next to this interpreter."""
+    script = Path(sys.executable).with_name("functions-framework")
+    exe = str(script) if script.exists() else shutil.which("functions-framework")
+    if exe is None:
+        raise RuntimeError("functions-framework is not installed")
+    return [exe, "--target", "ocr", "--source", "function/main.py"]
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """One server process; stdout and stderr go to files so a test can read the logs."""
+
+    def __init__(self, log_dir: Path, env: Mapping[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.stdout_path = log_dir / f"server-{self.port}.out"
+        self.stderr_path = log_dir / f"server-{self.port}.err"
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith(("OCRFN_", "K_"))}
+        full_env.update({"PORT": str(self.port), "OCRFN_THREADS": "2"})
+        full_env.update(env or {})
+        self._out = open(self.stdout_path, "wb")  # noqa: SIM115 - closed in stop()
+        self._err = open(self.stderr_path, "wb")  # noqa: SIM115
+        self.started = time.monotonic()
+        self.process = subprocess.Popen(
+            functions_framework_command(), cwd=ROOT, env=full_env, stdout=self._out, stderr=self._err
+        )
+
+    def wait_listening(self, timeout: float = 30.0) -> None:
+        """Return once the port accepts connections."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited with {self.process.returncode}: {self.stderr()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.005)
+        raise TimeoutError("server did not listen in time")
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        """Return once ``/ready`` answers 200."""
+        self.wait_listening(timeout)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(self.url + "/ready", timeout=1).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.02)
+        raise TimeoutError(f"server not ready in time: {self.stderr()}")
+
+    def stdout(self) -> str:
+        """Everything the server wrote to stdout so far."""
+        self._out.flush()
+        return self.stdout_path.read_text(encoding="utf-8", errors="replace")
+
+    def stderr(self) -> str:
+        """Everything the server wrote to stderr so far."""
+        self._err.flush()
+        return self.stderr_path.read_text(encoding="utf-8", errors="replace")
+
+    def terminate(self) -> None:
+        """Send SIGTERM (what Kubernetes sends when a pod stops)."""
+        self.process.send_signal(signal.SIGTERM)
+
+    def stop(self) -> int:
+        """Stop the server (SIGTERM, then SIGKILL after 30 s); returns its exit code."""
+        if self.process.poll() is None:
+            self.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._out.close()
+        self._err.close()
+        return self.process.returncode
