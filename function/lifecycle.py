@@ -25,14 +25,19 @@ log = logging.getLogger("ocrfn")
 
 
 def process_start_time() -> float:
-    """Wall-clock time (epoch seconds) at which this process started; now if it cannot be read."""
+    """Wall-clock time (epoch seconds) at which this process started; now if it cannot be read.
+
+    Linux gives the start as clock ticks since boot (``/proc/self/stat`` field 22); ``/proc/uptime``
+    gives seconds since boot with the same resolution, so their difference is the process's age.
+    """
     try:
         with open("/proc/self/stat", encoding="ascii") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        with open("/proc/stat", encoding="ascii") as f:
-            boot = next(float(line.split()[1]) for line in f if line.startswith("btime "))
-        return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError, StopIteration):
+            ticks = int(f.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime", encoding="ascii") as f:
+            uptime = float(f.read().split()[0])
+        age = uptime - ticks / os.sysconf("SC_CLK_TCK")
+        return time.time() - max(0.0, age)
+    except (OSError, ValueError, IndexError):
         return time.time()
 
 

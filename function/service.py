@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 
 from .admission import Admission
@@ -14,6 +15,13 @@ from .settings import load_settings
 def create_app(env: Mapping[str, str] | None = None) -> OcrApp:
     """Build the app from the environment (read once); models load later, in the serving process."""
     settings = load_settings(env)
+    if settings.probe_threads < 2:
+        logging.getLogger("ocrfn").warning(
+            "OCRFN_CONCURRENCY + OCRFN_MAX_QUEUE = %d of %d server THREADS: health probes may wait behind "
+            "OCR requests; lower OCRFN_MAX_QUEUE or raise THREADS",
+            settings.concurrency + settings.max_queue,
+            settings.server_threads,
+        )
     metrics = Metrics()
 
     def on_ready(lifecycle: Lifecycle) -> None:

@@ -15,6 +15,8 @@
 | ``OCRFN_MAX_QUEUE`` | ``4`` | OCR jobs that may wait for a free slot; one more gets 429. Keep
   ``OCRFN_CONCURRENCY + OCRFN_MAX_QUEUE`` below the server's request threads (functions-framework's
   ``THREADS``, default 4 per CPU) so health probes always find a free thread |
+| ``THREADS`` | 4 per CPU (``os.cpu_count``) | functions-framework's request threads (read here only to warn
+  when ``OCRFN_CONCURRENCY + OCRFN_MAX_QUEUE`` leaves fewer than two for probes) |
 | ``K_SERVICE``, ``K_REVISION`` | unset | set by Knative; copied into every request log line |
 """
 
@@ -43,8 +45,14 @@ class Settings:
     max_body_bytes: int
     concurrency: int
     max_queue: int
+    server_threads: int
     service: str | None
     revision: str | None
+
+    @property
+    def probe_threads(self) -> int:
+        """Server threads left for probes when every inference slot and queue place is taken."""
+        return self.server_threads - self.concurrency - self.max_queue
 
 
 DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024
@@ -79,6 +87,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_body_bytes=_positive_int(env, "OCRFN_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
         concurrency=_positive_int(env, "OCRFN_CONCURRENCY", 1),
         max_queue=_positive_int(env, "OCRFN_MAX_QUEUE", 4, minimum=0),
+        server_threads=_positive_int(env, "THREADS", (os.cpu_count() or 1) * 4),
         service=env.get("K_SERVICE") or None,
         revision=env.get("K_REVISION") or None,
     )

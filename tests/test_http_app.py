@@ -156,3 +156,21 @@ def test_request_log_line_is_one_json_object():
     assert record["request_id"] == "x" and record["lines"] == 3 and record["severity"] == "INFO"
     assert "service" not in record
     assert record["time"].endswith("Z")
+
+
+def test_process_start_time_is_the_interpreter_start():
+    import subprocess
+    import sys
+
+    code = (
+        "import time, sys; time.sleep(0.3); sys.path.insert(0, '.'); "
+        "from function.lifecycle import process_start_time; print(time.time() - process_start_time())"
+    )
+    from conftest import ROOT
+
+    age = float(
+        subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout
+    )
+    assert 0.3 <= age < 10

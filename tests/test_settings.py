@@ -60,3 +60,16 @@ def test_queue_may_be_zero_but_not_negative(value):
     assert load_settings({"OCRFN_MAX_QUEUE": "0"}).max_queue == 0
     with pytest.raises(ValueError, match="OCRFN_MAX_QUEUE"):
         load_settings({"OCRFN_MAX_QUEUE": value})
+
+
+def test_probe_threads_follow_functions_framework_threads():
+    s = load_settings({"THREADS": "8", "OCRFN_CONCURRENCY": "1", "OCRFN_MAX_QUEUE": "4"})
+    assert s.server_threads == 8 and s.probe_threads == 3
+    assert load_settings({"THREADS": "4", "OCRFN_MAX_QUEUE": "4"}).probe_threads == -1
+
+
+def test_crowded_threads_are_warned_about(caplog):
+    from function.service import create_app
+
+    create_app({"THREADS": "4", "OCRFN_MAX_QUEUE": "4", "OCRFN_THREADS": "1"})
+    assert "health probes may wait" in caplog.text
