@@ -383,6 +383,7 @@ def test_readiness_goes_from_503_to_200(tmp_path):
     try:
         srv.wait_listening()
         seen = []
+        refused_while_loading = 0
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             response = requests.get(srv.url + "/ready", timeout=2)
@@ -391,9 +392,15 @@ def test_readiness_goes_from_503_to_200(tmp_path):
                 break
             assert response.json()["status"] == "loading"
             assert response.headers["Retry-After"] == "1"
-            time.sleep(0.005)
+            # An OCR request sent while /ready says 503 (before and after it) is refused with 503.
+            ocr = post_json(srv.url, {"image_base64": b64(LINE), "detect": False})
+            if requests.get(srv.url + "/ready", timeout=2).status_code == 503:
+                assert_error(ocr, 503, "not_ready")
+                assert ocr.headers["Retry-After"] == "1"
+                refused_while_loading += 1
         assert seen[0] == 503
         assert seen[-1] == 200
+        assert refused_while_loading >= 1
         assert requests.get(srv.url + "/health", timeout=2).status_code == 200
         # Once ready it stays ready, and the first OCR request succeeds.
         assert post_json(srv.url, {"image_base64": b64(LINE), "detect": False}).status_code == 200
