@@ -153,10 +153,16 @@ def test_chunked_raw_body(server, expected):
     data = image_bytes(RECEIPT)
     chunks = (data[i : i + 8192] for i in range(0, len(data), 8192))
     response = requests.post(
-        server.url + "/api/ocr", data=chunks, headers={"Content-Type": "image/png"}, timeout=60
+        server.url + "/api/ocr",
+        data=chunks,
+        headers={"Content-Type": "image/png", "X-Request-Id": "chunked-1"},
+        timeout=60,
     )
     assert response.status_code == 200
     assert lines_of(response.json()) == [squash(t) for t in expected[RECEIPT]["lines"]]
+    wait_for(lambda: "chunked-1" in server.stdout(), timeout=5)
+    record = next(json.loads(r) for r in server.stdout().splitlines() if '"chunked-1"' in r)
+    assert record["bytes_in"] == len(data)  # counted while reading: there was no Content-Length
 
 
 def test_text_format(server, expected):

@@ -91,7 +91,7 @@ class OcrApp:
                     "bytes_in": request.content_length or 0,
                     "bytes_out": response.content_length,
                     "latency_ms": round(elapsed * 1000, 1),
-                    **details,
+                    **details,  # bytes_in here is what was actually read (chunked bodies have no length)
                     "service": self.settings.service,
                     "revision": self.settings.revision,
                 }
@@ -155,6 +155,7 @@ class OcrApp:
                 {"Retry-After": RETRY_AFTER_SECONDS},
             )
         parsed = parse_ocr_request(request, self.settings.max_body_bytes)
+        details["bytes_in"] = parsed.body_bytes
         details["detect"] = parsed.options.detect
         self.metrics.in_flight.inc()
         try:

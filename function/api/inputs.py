@@ -14,7 +14,7 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from flask import Request
@@ -41,6 +41,7 @@ class OcrRequest:
     image: bytes
     options: OcrOptions
     format: str
+    body_bytes: int = 0
 
 
 def parse_ocr_request(request: Request, max_body_bytes: int) -> OcrRequest:
@@ -48,10 +49,10 @@ def parse_ocr_request(request: Request, max_body_bytes: int) -> OcrRequest:
     mimetype = request.mimetype
     if mimetype == "application/json":
         body = read_body(request, max_body_bytes)
-        return _from_json(body, request.args)
+        return replace(_from_json(body, request.args), body_bytes=len(body))
     if mimetype.startswith("image/") or mimetype == "application/octet-stream":
         image = read_body(request, max_body_bytes)
-        return OcrRequest(image, *_options(request.args, "query parameter"))
+        return OcrRequest(image, *_options(request.args, "query parameter"), body_bytes=len(image))
     if mimetype == "multipart/form-data":
         return _from_multipart(request, max_body_bytes)
     shown = mimetype or "none"
@@ -148,7 +149,7 @@ def _from_multipart(request: Request, max_body_bytes: int) -> OcrRequest:
     upload = next((files[name] for name in FILE_FIELDS if name in files), None)
     if upload is None:
         raise ApiError(400, "missing_file", "The multipart body has no file in field 'image' (or 'file').")
-    return OcrRequest(upload.read(), *_options(request.args, "query parameter"))
+    return OcrRequest(upload.read(), *_options(request.args, "query parameter"), body_bytes=len(body))
 
 
 def _options(values: Mapping[str, Any], where: str) -> tuple[OcrOptions, str]:
