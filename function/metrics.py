@@ -59,6 +59,9 @@ class Metrics:
         )
         self.lines = Counter("ocrfn_lines_recognized", "Text lines returned", registry=r)
         self.images = Counter("ocrfn_images_processed", "Images OCRed successfully", registry=r)
+        self.events = Counter(
+            "ocrfn_events", "Storage events handled, by outcome per object", ("outcome",), registry=r
+        )
         self.model = Info("ocrfn_model", "The loaded model set and runtime settings", registry=r)
         self.ready = Gauge("ocrfn_ready", "1 once the models are loaded and warmed up", registry=r)
         self.cold_start = Gauge(

@@ -10,6 +10,7 @@ from .api.app import OcrApp
 from .lifecycle import Lifecycle
 from .metrics import Metrics
 from .settings import load_settings
+from .storage import Storage
 
 
 def create_app(env: Mapping[str, str] | None = None) -> OcrApp:
@@ -43,4 +44,5 @@ def create_app(env: Mapping[str, str] | None = None) -> OcrApp:
         metrics.load_time.set(lifecycle.load_seconds or 0.0)
 
     lifecycle = Lifecycle(settings, on_ready=on_ready)
-    return OcrApp(settings, lifecycle, metrics, Admission(settings.concurrency, settings.max_queue))
+    storage = Storage(settings.storage, settings.file_root, settings.allow_http)
+    return OcrApp(settings, lifecycle, metrics, Admission(settings.concurrency, settings.max_queue), storage)

@@ -15,6 +15,16 @@
 | ``OCRFN_MAX_QUEUE`` | ``4`` | OCR jobs that may wait for a free slot; one more gets 429. Keep
   ``OCRFN_CONCURRENCY + OCRFN_MAX_QUEUE`` below the server's request threads (functions-framework's
   ``THREADS``, default 4 per CPU) so health probes always find a free thread |
+| ``OCRFN_STORAGE`` | ``file`` | ``file``: every bucket named by an event is a directory under
+  ``OCRFN_FILE_ROOT`` (runs on a laptop); ``cloud``: S3-family events read ``s3://`` (``AWS_*``
+  variables: ``AWS_ENDPOINT_URL``, ``AWS_REGION``, ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``,
+  ``AWS_ALLOW_HTTP``), GCS events ``gs://`` |
+| ``OCRFN_FILE_ROOT`` | ``buckets`` (in the working directory) | the local directory of buckets |
+| ``OCRFN_RESULT_BUCKET`` | the source object's bucket | where event results are written |
+| ``OCRFN_RESULT_PREFIX`` | ``ocr-results/`` | results go to ``<prefix><key>.json``; events for keys
+  under it are ignored |
+| ``OCRFN_EVENT_REPLY`` | ``true`` | answer events that carry ``Prefer: reply`` with a
+  ``dev.ocrfn.ocr.completed`` CloudEvent; ``false``: always an empty 204 |
 | ``THREADS`` | 4 per CPU (``os.cpu_count``) | functions-framework's request threads (read here only to warn
   when ``OCRFN_CONCURRENCY + OCRFN_MAX_QUEUE`` leaves fewer than two for probes) |
 | ``K_SERVICE``, ``K_REVISION`` | unset | set by Knative; copied into every request log line |
@@ -46,6 +56,12 @@ class Settings:
     concurrency: int
     max_queue: int
     server_threads: int
+    storage: str
+    file_root: Path
+    allow_http: bool
+    result_bucket: str | None
+    result_prefix: str
+    event_reply: bool
     service: str | None
     revision: str | None
 
@@ -71,6 +87,20 @@ def _positive_int(env: Mapping[str, str], name: str, default: int, minimum: int 
     return value
 
 
+def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:
+    raw = env.get(name, "").strip().lower() or default
+    if raw not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {raw!r}")
+    return raw
+
+
+def _prefix(raw: str) -> str:
+    prefix = raw.strip().lstrip("/")
+    if not prefix:
+        raise ValueError("OCRFN_RESULT_PREFIX must not be empty (results would land among the sources)")
+    return prefix if prefix.endswith("/") else prefix + "/"
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build :class:`Settings` from *env* (default: ``os.environ``); invalid values raise ``ValueError``."""
     env = os.environ if env is None else env
@@ -88,6 +118,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         concurrency=_positive_int(env, "OCRFN_CONCURRENCY", 1),
         max_queue=_positive_int(env, "OCRFN_MAX_QUEUE", 4, minimum=0),
         server_threads=_positive_int(env, "THREADS", (os.cpu_count() or 1) * 4),
+        storage=_choice(env, "OCRFN_STORAGE", ("file", "cloud"), "file"),
+        file_root=Path(env.get("OCRFN_FILE_ROOT") or "buckets").absolute(),
+        allow_http=env.get("AWS_ALLOW_HTTP", "").strip().lower() in ("1", "true", "yes"),
+        result_bucket=env.get("OCRFN_RESULT_BUCKET") or None,
+        result_prefix=_prefix(env.get("OCRFN_RESULT_PREFIX", "ocr-results/")),
+        event_reply=_choice(env, "OCRFN_EVENT_REPLY", ("true", "false"), "true") == "true",
         service=env.get("K_SERVICE") or None,
         revision=env.get("K_REVISION") or None,
     )

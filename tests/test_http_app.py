@@ -19,6 +19,7 @@ from function.lifecycle import Lifecycle
 from function.metrics import Metrics
 from function.request_log import log_request
 from function.settings import load_settings
+from function.storage import Storage
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -116,7 +117,7 @@ class FailingEngine:
 def failing_client():
     settings = load_settings({"OCRFN_THREADS": "1"})
     lifecycle = Lifecycle(settings, build=lambda _: FailingEngine())
-    app = OcrApp(settings, lifecycle, Metrics(), Admission(1, 1))
+    app = OcrApp(settings, lifecycle, Metrics(), Admission(1, 1), Storage("file", settings.file_root))
     lifecycle.start()
     assert lifecycle.wait_ready(10)
     web = flask.Flask("test")

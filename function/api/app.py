@@ -3,7 +3,9 @@
 | route | methods | answer |
 |---|---|---|
 | ``/api/ocr``, ``/`` | POST | OCR of the image in the body (see :mod:`function.api.inputs`) |
-| ``/`` | GET | a short JSON description of the service |
+| ``/``, ``/api/ocr``, ``/api/events`` | POST | storage events: CloudEvents (binary or structured) and MinIO's
+  webhook JSON (see :mod:`function.api.events` and :mod:`function.ingest`) |
+| ``/`` | GET, HEAD | a short JSON description of the service (HEAD: MinIO's endpoint check) |
 | ``/health`` | GET, HEAD | liveness: 200 unless model loading failed |
 | ``/ready`` | GET, HEAD | readiness: 200 once this process has loaded and warmed up its models, else 503 |
 | ``/metrics`` | GET | Prometheus text exposition |
@@ -23,13 +25,17 @@ from typing import Any
 from flask import Request, Response
 
 from ..admission import Admission, QueueFullError
+from ..events import EventError, IgnoredEvent, minio, references
+from ..ingest import Ingest
 from ..lifecycle import Lifecycle
 from ..metrics import Metrics
-from ..ocr import OcrError
+from ..ocr import OcrEngine, OcrError, OcrOptions, OcrResult
 from ..request_log import log_request
 from ..settings import Settings
+from ..storage import Storage
 from .errors import ApiError, from_ocr_error
-from .inputs import parse_ocr_request
+from .events import decode_cloudevent, is_cloudevent, reply, wants_reply
+from .inputs import parse_json, parse_ocr_request, read_body
 from .outputs import dumps, error_payload, result_payload, result_text
 
 log = logging.getLogger("ocrfn")
@@ -37,7 +43,8 @@ log = logging.getLogger("ocrfn")
 OCR_ROUTES = ("/api/ocr", "/")
 _ALLOWED = {
     "/api/ocr": ("POST",),
-    "/": ("GET", "POST"),
+    "/api/events": ("POST",),
+    "/": ("GET", "HEAD", "POST"),
     "/health": ("GET", "HEAD"),
     "/ready": ("GET", "HEAD"),
     "/metrics": ("GET",),
@@ -52,12 +59,18 @@ class OcrApp:
     """Everything one serving process needs to answer requests; ``handle`` is the whole HTTP surface."""
 
     def __init__(
-        self, settings: Settings, lifecycle: Lifecycle, metrics: Metrics, admission: Admission
+        self,
+        settings: Settings,
+        lifecycle: Lifecycle,
+        metrics: Metrics,
+        admission: Admission,
+        storage: Storage,
     ) -> None:
         self.settings = settings
         self.lifecycle = lifecycle
         self.metrics = metrics
         self.admission = admission
+        self.ingest = Ingest(settings, storage, self._ocr_for_event, lambda: lifecycle.model_name)
         metrics.queue_depth.set_function(lambda: admission.waiting)
 
     def handle(self, request: Request) -> Response:
@@ -115,9 +128,21 @@ class OcrApp:
             return self._ready()
         if path == "/metrics":
             return Response(self.metrics.exposition(), 200, content_type=self.metrics.content_type)
+        if path == "/" and request.method == "HEAD":
+            return Response(status=200)
         if path == "/" and request.method == "GET":
             return _json(200, self._describe())
-        return self._ocr(request, details)
+        if is_cloudevent(request):
+            return self._event(request, details, None)
+        body = None
+        if request.mimetype == "application/json":
+            body = read_body(request, self.settings.max_body_bytes)
+            payload = parse_json(body)
+            if minio.is_webhook(payload):
+                return self._event(request, details, payload)
+        if path == "/api/events":
+            raise ApiError(400, "not_an_event", "POST a CloudEvent or a MinIO notification to /api/events.")
+        return self._ocr(request, details, body)
 
     def _health(self) -> Response:
         if self.lifecycle.error is not None:
@@ -143,7 +168,7 @@ class OcrApp:
             },
         }
 
-    def _ocr(self, request: Request, details: dict[str, Any]) -> Response:
+    def _engine(self) -> OcrEngine:
         engine = self.lifecycle.engine
         if engine is None:
             if self.lifecycle.error is not None:
@@ -154,25 +179,63 @@ class OcrApp:
                 "The models are still loading; retry shortly.",
                 {"Retry-After": RETRY_AFTER_SECONDS},
             )
-        parsed = parse_ocr_request(request, self.settings.max_body_bytes)
-        details["bytes_in"] = parsed.body_bytes
-        details["detect"] = parsed.options.detect
+        return engine
+
+    def _run(self, engine: OcrEngine, image: bytes, options: OcrOptions) -> OcrResult:
+        """Run one OCR job through the admission gate, with its metrics; library errors propagate."""
         self.metrics.in_flight.inc()
         try:
             with self.admission.slot():
-                result = engine.run(parsed.image, parsed.options)
+                result = engine.run(image, options)
         except QueueFullError as exc:
             raise ApiError(429, "too_many_requests", str(exc), {"Retry-After": RETRY_AFTER_SECONDS}) from None
-        except OcrError as exc:
-            client = from_ocr_error(exc)
-            if client is None:
-                raise
-            raise client from None
         finally:
             self.metrics.in_flight.dec()
         self.metrics.observe_stages(result.timings)
         self.metrics.images.inc()
         self.metrics.lines.inc(len(result.lines))
+        return result
+
+    def _ocr_for_event(self, image: bytes) -> OcrResult:
+        return self._run(self._engine(), image, OcrOptions())
+
+    def _event(self, request: Request, details: dict[str, Any], webhook: Any) -> Response:
+        self._engine()  # not ready: 503, which the broker retries
+        try:
+            if webhook is not None:
+                details["event_type"] = "minio.webhook"
+                refs = minio.webhook_references(webhook)
+            else:
+                event = decode_cloudevent(request.headers, read_body(request, self.settings.max_body_bytes))
+                details.update(event_type=event.type, event_id=event.id, event_source=event.source)
+                refs = references(event)
+        except IgnoredEvent as exc:
+            details["outcome"] = f"ignored: {exc}"
+            self.metrics.events.labels("ignored").inc()
+            return Response(status=204)
+        except EventError as exc:
+            raise ApiError(400, "unsupported_event", str(exc)) from None
+        outcomes = [self.ingest.process(ref) for ref in refs]
+        summaries = [o.summary() for o in outcomes]
+        for outcome in outcomes:
+            self.metrics.events.labels(outcome.status).inc()
+        details["objects"] = summaries
+        produced = any(o.status in ("completed", "duplicate") for o in outcomes)
+        send = self.settings.event_reply and wants_reply(request) and produced
+        return reply(summaries, send, self.settings.service)
+
+    def _ocr(self, request: Request, details: dict[str, Any], body: bytes | None) -> Response:
+        engine = self._engine()
+        parsed = parse_ocr_request(request, self.settings.max_body_bytes, body)
+        details["bytes_in"] = parsed.body_bytes
+        details["detect"] = parsed.options.detect
+        try:
+            result = self._run(engine, parsed.image, parsed.options)
+        except OcrError as exc:
+            client = from_ocr_error(exc)
+            if client is None:
+                raise
+            raise client from None
         details["lines"] = len(result.lines)
         details["width"], details["height"] = result.width, result.height
         details["inference_ms"] = round(result.timings.get("total", 0.0) * 1000, 1)

@@ -44,12 +44,17 @@ class OcrRequest:
     body_bytes: int = 0
 
 
-def parse_ocr_request(request: Request, max_body_bytes: int) -> OcrRequest:
-    """Read and validate an OCR request; client mistakes raise :class:`ApiError` (400, 413, 415)."""
+def parse_ocr_request(request: Request, max_body_bytes: int, body: bytes | None = None) -> OcrRequest:
+    """Read and validate an OCR request; client mistakes raise :class:`ApiError` (400, 413, 415).
+
+    *body* is the request body when the caller has already read it (JSON bodies are read first to tell a
+    MinIO notification from an OCR request).
+    """
     mimetype = request.mimetype
     if mimetype == "application/json":
-        body = read_body(request, max_body_bytes)
-        return replace(_from_json(body, request.args), body_bytes=len(body))
+        if body is None:
+            body = read_body(request, max_body_bytes)
+        return replace(from_json_body(parse_json(body), request.args), body_bytes=len(body))
     if mimetype.startswith("image/") or mimetype == "application/octet-stream":
         image = read_body(request, max_body_bytes)
         return OcrRequest(image, *_options(request.args, "query parameter"), body_bytes=len(image))
@@ -94,11 +99,16 @@ def _too_large(limit: int) -> ApiError:
     return ApiError(413, "payload_too_large", f"The request body is larger than the limit of {limit} bytes.")
 
 
-def _from_json(body: bytes, query: Mapping[str, str]) -> OcrRequest:
+def parse_json(body: bytes) -> Any:
+    """Parse a JSON body; invalid JSON (or not UTF-8) is a 400 :class:`ApiError`."""
     try:
-        payload = json.loads(body)
+        return json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ApiError(400, "invalid_json", f"The body is not valid JSON: {_short(exc)}") from None
+
+
+def from_json_body(payload: Any, query: Mapping[str, str]) -> OcrRequest:
+    """Validate a parsed JSON OCR request (``image_base64`` plus options; query options as defaults)."""
     if not isinstance(payload, dict):
         raise ApiError(400, "invalid_json", "The JSON body must be an object with an image_base64 field.")
     unknown = sorted(set(payload) - set(JSON_FIELDS))

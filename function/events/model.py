@@ -1,0 +1,88 @@
+"""What the event adapters produce and raise."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+
+class EventError(Exception):
+    """The event is malformed for its type (answered 400: a broker must not retry it)."""
+
+
+class UnsupportedEventError(EventError):
+    """No adapter handles this event type (answered 400)."""
+
+
+class IgnoredEvent(Exception):
+    """A known event that asks for no OCR (deletion, test event); acknowledged with 2xx and logged."""
+
+
+@dataclass(frozen=True)
+class Event:
+    """The parts of an incoming event the adapters read, independent of how it arrived."""
+
+    type: str
+    source: str = ""
+    id: str = ""
+    subject: str | None = None
+    data: Any = None
+
+    def json_data(self) -> Any:
+        """Return the data as parsed JSON (it may arrive parsed, as text or as bytes)."""
+        data = self.data
+        if isinstance(data, (bytes, bytearray, memoryview)):
+            try:
+                data = bytes(data).decode("utf-8")
+            except UnicodeDecodeError:
+                raise EventError(f"{self.type} event data is not JSON (not UTF-8 text)") from None
+        if isinstance(data, str):
+            try:
+                return json.loads(data)
+            except json.JSONDecodeError as exc:
+                raise EventError(f"{self.type} event data is not JSON: {exc.msg}") from None
+        return data
+
+
+@dataclass(frozen=True)
+class ObjectRef:
+    """One stored object an event announced.
+
+    ``version`` identifies the object's content (GCS generation, S3 versionId, else eTag, else
+    sequencer): duplicate deliveries of the same version are recognised by it.
+    """
+
+    scheme: str
+    bucket: str
+    key: str
+    version: str | None = None
+    size: int | None = None
+    content_type: str | None = None
+
+    @property
+    def url(self) -> str:
+        """``scheme://bucket/key``."""
+        return f"{self.scheme}://{self.bucket}/{self.key}"
+
+
+def field(data: Any, *path: str, required: bool = True) -> Any:
+    """``data[path[0]][path[1]]...``; a missing required field raises :class:`EventError`."""
+    value = data
+    for name in path:
+        if not isinstance(value, dict) or name not in value:
+            if required:
+                raise EventError(f"event data has no {'.'.join(path)}")
+            return None
+        value = value[name]
+    return value
+
+
+def as_size(value: Any) -> int | None:
+    """Parse a size that may arrive as a number or a string (GCS sends strings)."""
+    if value is None or value == "":
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise EventError(f"object size {value!r} is not an integer") from None

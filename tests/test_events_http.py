@@ -1,0 +1,473 @@
+"""Storage-upload events end to end: real server processes, a real S3 server (moto) over HTTP, local buckets.
+
+Events are built with the cloudevents SDK in binary and structured mode, as brokers and sources send them.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import boto3
+import pytest
+import requests
+from cloudevents.conversion import to_binary, to_structured
+from cloudevents.http import CloudEvent, from_http
+from conftest import image_bytes
+from server import Server, free_port
+
+RECEIPT = "receipt.png"
+RECEIPT_FIRST_LINE = "美味小馆"
+
+
+def squash(text: str) -> str:
+    return "".join(text.split())
+
+
+class Moto:
+    """moto's S3 server on a loopback port, in its own process (stop/start simulate an outage)."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                requests.get(self.url + "/moto-api/", timeout=1)
+                return
+            except requests.RequestException:
+                time.sleep(0.05)
+        raise TimeoutError("moto server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(10)
+            self.process = None
+
+    def client(self):
+        return boto3.client(
+            "s3",
+            endpoint_url=self.url,
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
+
+
+@pytest.fixture(scope="module")
+def moto():
+    srv = Moto()
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+def s3_env(moto: Moto) -> dict[str, str]:
+    return {
+        "OCRFN_STORAGE": "cloud",
+        "AWS_ENDPOINT_URL": moto.url,
+        "AWS_ALLOW_HTTP": "true",
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+    }
+
+
+@pytest.fixture(scope="module")
+def cloud(moto, tmp_path_factory):
+    srv = Server(tmp_path_factory.mktemp("cloud"), s3_env(moto))
+    try:
+        srv.wait_ready()
+        yield srv
+    finally:
+        srv.stop()
+
+
+@pytest.fixture
+def bucket(moto):
+    """A fresh bucket with the receipt uploaded under a key with a space and a non-ASCII letter."""
+    name = "b" + uuid.uuid4().hex[:12]
+    s3 = moto.client()
+    s3.create_bucket(Bucket=name)
+    s3.put_object(
+        Bucket=name, Key="scans/März 1/receipt.png", Body=image_bytes(RECEIPT), ContentType="image/png"
+    )
+    return name
+
+
+def s3_record(bucket: str, key: str, etag: str | None = None, **extra) -> dict:
+    from urllib.parse import quote_plus
+
+    obj = {
+        "key": quote_plus(key, safe="/"),
+        "size": len(image_bytes(RECEIPT)),
+        "sequencer": "0062E99A88DC407460",
+    }
+    if etag:
+        obj["eTag"] = etag
+    obj.update(extra)
+    return {
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "eventName": "ObjectCreated:Put",
+        "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": bucket}, "object": obj},
+    }
+
+
+def etag_of(moto: Moto, bucket: str, key: str) -> str:
+    return moto.client().head_object(Bucket=bucket, Key=key)["ETag"].strip('"')
+
+
+def send(server: Server, event: CloudEvent, mode: str = "binary", reply: bool = True) -> requests.Response:
+    headers, body = (to_binary if mode == "binary" else to_structured)(event)
+    if reply:
+        headers["Prefer"] = "reply"
+    return requests.post(server.url + "/", data=body, headers=headers, timeout=120)
+
+
+def event(kind: str, data, source: str = "test", subject: str | None = None) -> CloudEvent:
+    attributes = {"type": kind, "source": source, "datacontenttype": "application/json"}
+    if subject:
+        attributes["subject"] = subject
+    return CloudEvent(attributes, data)
+
+
+def result_of(moto: Moto, bucket: str, key: str) -> dict:
+    body = moto.client().get_object(Bucket=bucket, Key=f"ocr-results/{key}.json")["Body"].read()
+    return json.loads(body)
+
+
+def reply_event(response: requests.Response) -> CloudEvent:
+    assert response.status_code == 200, response.text
+    assert response.headers["ce-type"] == "dev.ocrfn.ocr.completed"
+    assert response.headers["Content-Type"] == "application/json"
+    return from_http(dict(response.headers), response.content)
+
+
+KEY = "scans/März 1/receipt.png"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Every S3-family source against the S3 server
+# ---------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("mode", ["binary", "structured"])
+def test_triggermesh_s3_event_writes_result_and_replies(cloud, moto, bucket, mode):
+    etag = etag_of(moto, bucket, KEY)
+    ev = event("com.amazon.s3.objectcreated", s3_record(bucket, KEY, etag), f"arn:aws:s3:::{bucket}", KEY)
+    response = send(cloud, ev, mode)
+    reply = reply_event(response)
+    (summary,) = reply.data["objects"]
+    assert summary["status"] == "completed"
+    assert summary["source"] == f"s3://{bucket}/{KEY}"
+    assert summary["result"] == f"s3://{bucket}/ocr-results/{KEY}.json"
+    result = result_of(moto, bucket, KEY)
+    assert result["code"] == 0
+    assert squash(result["data"][0]["text"]) == RECEIPT_FIRST_LINE
+    assert summary["lines"] == len(result["data"])
+    assert result["source"]["key"] == KEY and result["source"]["version"] == etag
+    assert result["source"]["url"] == f"s3://{bucket}/{KEY}"
+    assert {"cost_time", "width", "height", "model"} <= set(result)
+
+
+@pytest.mark.parametrize("kind", ["com.amazonaws.s3:ObjectCreated:Put", "com.amazonaws.ObjectCreated:Put"])
+def test_ceph_event(cloud, moto, bucket, kind):
+    response = send(
+        cloud, event(kind, s3_record(bucket, KEY, versionId="v-ceph-1"), f"ceph.us-east-1.{bucket}", KEY)
+    )
+    assert reply_event(response).data["objects"][0]["status"] == "completed"
+    assert result_of(moto, bucket, KEY)["source"]["version"] == "v-ceph-1"
+
+
+def minio_body(bucket: str, key: str, name: str = "s3:ObjectCreated:Put") -> dict:
+    return {"EventName": name, "Key": f"{bucket}/{key}", "Records": [s3_record(bucket, key, "etag-minio-1")]}
+
+
+def test_minio_webhook_and_its_liveness_check(cloud, moto, bucket):
+    assert requests.head(cloud.url + "/", timeout=5).status_code == 200
+    response = requests.post(cloud.url + "/", json=minio_body(bucket, KEY), timeout=120)
+    assert response.status_code == 204 and response.content == b""  # MinIO asks for no reply
+    assert squash(result_of(moto, bucket, KEY)["data"][0]["text"]) == RECEIPT_FIRST_LINE
+
+
+def test_minio_metadata_only_notification_is_ignored(cloud, moto, bucket):
+    response = requests.post(
+        cloud.url + "/", json=minio_body(bucket, KEY, "s3:ObjectCreated:PutTagging"), timeout=30
+    )
+    assert response.status_code == 204
+    listed = moto.client().list_objects_v2(Bucket=bucket, Prefix="ocr-results/")
+    assert listed.get("KeyCount", 0) == 0
+
+
+@pytest.mark.parametrize("mode", ["binary", "structured"])
+def test_minio_through_kafka_source(cloud, moto, bucket, mode):
+    ev = CloudEvent(
+        {
+            "type": "dev.knative.kafka.event",
+            "source": "/apis/v1/namespaces/default/kafkasources/minio#minio-events",
+            "id": "partition:0/offset:42",
+            "datacontenttype": "application/json",
+        },
+        minio_body(bucket, KEY),
+    )
+    assert reply_event(send(cloud, ev, mode)).data["objects"][0]["status"] == "completed"
+    assert result_of(moto, bucket, KEY)["source"]["version"] == "etag-minio-1"
+
+
+def test_ocrfn_request_event(cloud, moto, bucket):
+    response = send(cloud, event("dev.ocrfn.ocr.request", {"url": f"s3://{bucket}/{KEY}"}))
+    summary = reply_event(response).data["objects"][0]
+    assert summary["status"] == "completed"
+    # Without a version in the event, the store's eTag identifies the content.
+    assert summary["version"] == result_of(moto, bucket, KEY)["source"]["version"]
+    assert summary["version"].strip('"') == etag_of(moto, bucket, KEY)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Delivery semantics
+# ---------------------------------------------------------------------------------------------------------
+def metric(server: Server, name: str, labels: str = "") -> float:
+    sample = f"{name}{{{labels}}} " if labels else f"{name} "
+    for row in requests.get(server.url + "/metrics", timeout=5).text.splitlines():
+        if row.startswith(sample):
+            return float(row.split()[1])
+    return 0.0
+
+
+def test_duplicate_delivery_does_not_run_ocr_again(cloud, moto, bucket):
+    etag = etag_of(moto, bucket, KEY)
+    ev = event("com.amazon.s3.objectcreated", s3_record(bucket, KEY, etag))
+    images_before = metric(cloud, "ocrfn_images_processed_total")
+    first = reply_event(send(cloud, ev)).data["objects"][0]
+    written = moto.client().head_object(Bucket=bucket, Key=f"ocr-results/{KEY}.json")
+    again = CloudEvent(dict(ev.get_attributes(), id=uuid.uuid4().hex), ev.data)  # a redelivery, new id
+    second = reply_event(send(cloud, again)).data["objects"][0]
+    assert (first["status"], second["status"]) == ("completed", "duplicate")
+    assert second["result"] == first["result"] and second["version"] == etag
+    assert metric(cloud, "ocrfn_images_processed_total") == images_before + 1
+    assert metric(cloud, "ocrfn_events_total", 'outcome="duplicate"') >= 1
+    unchanged = moto.client().head_object(Bucket=bucket, Key=f"ocr-results/{KEY}.json")
+    assert unchanged["ETag"] == written["ETag"] and unchanged["LastModified"] == written["LastModified"]
+    listed = moto.client().list_objects_v2(Bucket=bucket, Prefix="ocr-results/")
+    assert listed["KeyCount"] == 1
+    # A new version of the object is processed again.
+    moto.client().put_object(
+        Bucket=bucket, Key=KEY, Body=image_bytes("two_column.png"), ContentType="image/png"
+    )
+    new_etag = etag_of(moto, bucket, KEY)
+    third = reply_event(send(cloud, event("com.amazon.s3.objectcreated", s3_record(bucket, KEY, new_etag))))
+    assert third.data["objects"][0]["status"] == "completed"
+    assert result_of(moto, bucket, KEY)["source"]["version"] == new_etag
+
+
+def test_no_reply_without_prefer_and_when_replies_are_off(cloud, moto, bucket, tmp_path):
+    ev = event("com.amazon.s3.objectcreated", s3_record(bucket, KEY, etag_of(moto, bucket, KEY)))
+    response = send(cloud, ev, reply=False)
+    assert response.status_code == 204 and response.content == b""
+    assert "ce-type" not in response.headers
+    assert result_of(moto, bucket, KEY)["code"] == 0  # written all the same
+    quiet = Server(tmp_path, {**s3_env(moto), "OCRFN_EVENT_REPLY": "false"})
+    try:
+        quiet.wait_ready()
+        moto.client().delete_object(Bucket=bucket, Key=f"ocr-results/{KEY}.json")
+        response = send(quiet, ev, reply=True)
+        assert response.status_code == 204 and response.content == b""
+        assert result_of(moto, bucket, KEY)["code"] == 0
+    finally:
+        quiet.stop()
+
+
+def assert_error(response: requests.Response, status: int, error: str) -> None:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["code"] == status and body["error"] == error and body["request_id"]
+
+
+def test_missing_object_is_not_retried(cloud, bucket):
+    response = send(cloud, event("com.amazon.s3.objectcreated", s3_record(bucket, "gone.png", "e1")))
+    assert_error(response, 422, "object_missing")
+
+
+def test_object_that_is_not_an_image_is_not_retried(cloud, moto, bucket):
+    moto.client().put_object(Bucket=bucket, Key="fake.png", Body=b"plain text, not a PNG")
+    response = send(cloud, event("com.amazon.s3.objectcreated", s3_record(bucket, "fake.png", "e2")))
+    assert_error(response, 400, "not_an_image")
+
+
+@pytest.mark.parametrize(
+    ("key", "content_type"), [("notes/readme.txt", "text/plain"), ("data/export", "application/json")]
+)
+def test_clearly_not_images_are_acknowledged_as_skipped(cloud, moto, bucket, key, content_type):
+    moto.client().put_object(Bucket=bucket, Key=key, Body=b"{}", ContentType=content_type)
+    response = send(cloud, event("com.amazon.s3.objectcreated", s3_record(bucket, key, "e3")))
+    summary = reply_event(response).data["objects"][0] if response.status_code == 200 else None
+    assert response.status_code in (200, 204)
+    if summary is not None:
+        assert summary["status"] == "skipped"
+    listed = moto.client().list_objects_v2(Bucket=bucket, Prefix="ocr-results/")
+    assert listed.get("KeyCount", 0) == 0
+
+
+def test_results_do_not_trigger_themselves(cloud, moto, bucket):
+    reply_event(send(cloud, event("com.amazon.s3.objectcreated", s3_record(bucket, KEY, "e4"))))
+    result_key = f"ocr-results/{KEY}.json"
+    ev = event("com.amazon.s3.objectcreated", s3_record(bucket, result_key, "e5"))
+    response = send(cloud, ev)
+    assert response.status_code == 204  # skipped: nothing produced, nothing to reply
+    listed = moto.client().list_objects_v2(Bucket=bucket, Prefix="ocr-results/")
+    assert [o["Key"] for o in listed["Contents"]] == [result_key]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"url": "s3://bucket/../../etc/passwd"},
+        {"url": "file://photos/a/../../../etc/passwd"},
+        {"url": "http://example.com/x.png"},
+    ],
+)
+def test_keys_cannot_escape_their_bucket(cloud, data):
+    assert_error(send(cloud, event("dev.ocrfn.ocr.request", data)), 400, "unsupported_event")
+
+
+def test_traversal_in_an_s3_record_is_refused(cloud, bucket):
+    record = s3_record(bucket, "x.png", "e6")
+    record["s3"]["object"]["key"] = "..%2F..%2Fetc%2Fpasswd.png"
+    assert_error(send(cloud, event("com.amazon.s3.objectcreated", record)), 400, "invalid_key")
+
+
+def test_unknown_event_type_is_a_clear_400(cloud):
+    response = send(cloud, event("com.example.unknown", {"x": 1}))
+    assert_error(response, 400, "unsupported_event")
+    assert "com.example.unknown" in response.json()["message"]
+    assert "google.cloud.storage.object.v1.finalized" in response.json()["message"]
+
+
+def test_malformed_cloudevent_is_400(cloud):
+    response = requests.post(
+        cloud.url + "/",
+        data=b"{}",
+        headers={
+            "ce-specversion": "1.0",
+            "ce-type": "dev.ocrfn.ocr.request",
+            "Content-Type": "application/json",
+        },
+        timeout=30,
+    )
+    assert_error(response, 400, "invalid_event")
+
+
+def test_storage_down_is_503_and_recovers_without_restart(tmp_path):
+    outage = Moto()
+    outage.start()
+    srv = Server(tmp_path, s3_env(outage))
+    try:
+        srv.wait_ready()
+        name = "outage"
+        outage.client().create_bucket(Bucket=name)
+        outage.client().put_object(
+            Bucket=name, Key="r.png", Body=image_bytes(RECEIPT), ContentType="image/png"
+        )
+        ev = event("com.amazon.s3.objectcreated", s3_record(name, "r.png", "v1"))
+        outage.stop()
+        down = send(srv, ev)
+        assert_error(down, 503, "storage_unavailable")
+        assert requests.get(srv.url + "/ready", timeout=5).status_code == 200  # the process stays healthy
+        outage.start()  # same port, empty state: the object is uploaded again
+        outage.client().create_bucket(Bucket=name)
+        outage.client().put_object(
+            Bucket=name, Key="r.png", Body=image_bytes(RECEIPT), ContentType="image/png"
+        )
+        assert reply_event(send(srv, ev)).data["objects"][0]["status"] == "completed"
+        assert squash(result_of(outage, name, "r.png")["data"][0]["text"]) == RECEIPT_FIRST_LINE
+    finally:
+        srv.stop()
+        outage.stop()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The embedded default: local buckets (file mode), through the real server process
+# ---------------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def local(tmp_path_factory):
+    root = tmp_path_factory.mktemp("buckets")
+    (root / "photos" / "in").mkdir(parents=True)
+    shutil.copy(Path(__file__).parent / "data" / "images" / RECEIPT, root / "photos" / "in" / RECEIPT)
+    srv = Server(tmp_path_factory.mktemp("local"), {"OCRFN_FILE_ROOT": str(root)})
+    try:
+        srv.wait_ready()
+        yield srv, root
+    finally:
+        srv.stop()
+
+
+@pytest.mark.parametrize("mode", ["binary", "structured"])
+def test_gcs_event_on_local_buckets(local, mode):
+    srv, root = local
+    data = {
+        "bucket": "photos",
+        "name": f"in/{RECEIPT}",
+        "contentType": "image/png",
+        "size": str(len(image_bytes(RECEIPT))),
+        "generation": "1700000000000001" if mode == "binary" else "1700000000000002",
+        "metageneration": "1",
+    }
+    ev = event(
+        "google.cloud.storage.object.v1.finalized", data, "//storage.googleapis.com/projects/_/buckets/photos"
+    )
+    summary = reply_event(send(srv, ev, mode)).data["objects"][0]
+    assert summary["status"] == "completed"
+    written = json.loads(
+        (root / "photos" / "ocr-results" / "in" / f"{RECEIPT}.json").read_text(encoding="utf-8")
+    )
+    assert squash(written["data"][0]["text"]) == RECEIPT_FIRST_LINE
+    assert written["source"]["version"] == data["generation"]
+
+
+def test_request_event_with_file_url(local):
+    srv, root = local
+    response = send(
+        srv, event("dev.ocrfn.ocr.request", {"url": f"file://photos/in/{RECEIPT}", "version": "x1"})
+    )
+    assert (
+        reply_event(response).data["objects"][0]["result"] == f"file://photos/ocr-results/in/{RECEIPT}.json"
+    )
+    assert (root / "photos" / "ocr-results" / "in" / f"{RECEIPT}.json").exists()
+
+
+def test_local_bucket_missing_or_escaping(local):
+    srv, root = local
+    ev = event("dev.ocrfn.ocr.request", {"url": "file://nope/x.png"})
+    assert_error(send(srv, ev), 422, "object_missing")
+    (root.parent / "secret.png").write_bytes(image_bytes(RECEIPT))
+    escaping = event(
+        "google.cloud.storage.object.v1.finalized", {"bucket": "photos", "name": "../secret.png"}
+    )
+    assert_error(send(srv, escaping), 400, "invalid_key")
+    assert not (root / "photos" / "ocr-results" / "..").resolve().joinpath("secret.png.json").exists()
+
+
+def test_worker_that_used_storage_shuts_down_promptly(tmp_path, local):
+    _, root = local
+    srv = Server(tmp_path, {"OCRFN_FILE_ROOT": str(root)})
+    srv.wait_ready()
+    request = {"url": f"file://photos/in/{RECEIPT}", "version": "x2"}
+    assert send(srv, event("dev.ocrfn.ocr.request", request)).status_code == 200
+    srv.terminate()
+    # Without the exit guard the worker hung in interpreter teardown until gunicorn's 30 s graceful
+    # timeout killed it; a scale-down must not take that long.
+    assert srv.process.wait(15) == 0
+    srv.stop()
