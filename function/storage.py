@@ -179,7 +179,7 @@ class Storage:
         return StoredObject(
             data=data,
             size=int(meta["size"]),
-            e_tag=meta.get("e_tag"),
+            e_tag=(meta.get("e_tag") or "").strip('"') or None,
             version=meta.get("version"),
             content_type=attributes.get("Content-Type"),
         )
