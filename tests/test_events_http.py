@@ -183,11 +183,11 @@ def test_triggermesh_s3_event_writes_result_and_replies(cloud, moto, bucket, mod
     assert {"cost_time", "width", "height", "model"} <= set(result)
 
 
+@pytest.mark.parametrize("mode", ["binary", "structured"])
 @pytest.mark.parametrize("kind", ["com.amazonaws.s3:ObjectCreated:Put", "com.amazonaws.ObjectCreated:Put"])
-def test_ceph_event(cloud, moto, bucket, kind):
-    response = send(
-        cloud, event(kind, s3_record(bucket, KEY, versionId="v-ceph-1"), f"ceph.us-east-1.{bucket}", KEY)
-    )
+def test_ceph_event(cloud, moto, bucket, kind, mode):
+    ev = event(kind, s3_record(bucket, KEY, versionId="v-ceph-1"), f"ceph.us-east-1.{bucket}", KEY)
+    response = send(cloud, ev, mode)
     assert reply_event(response).data["objects"][0]["status"] == "completed"
     assert result_of(moto, bucket, KEY)["source"]["version"] == "v-ceph-1"
 
@@ -227,8 +227,9 @@ def test_minio_through_kafka_source(cloud, moto, bucket, mode):
     assert result_of(moto, bucket, KEY)["source"]["version"] == "etag-minio-1"
 
 
-def test_ocrfn_request_event(cloud, moto, bucket):
-    response = send(cloud, event("dev.ocrfn.ocr.request", {"url": f"s3://{bucket}/{KEY}"}))
+@pytest.mark.parametrize("mode", ["binary", "structured"])
+def test_ocrfn_request_event(cloud, moto, bucket, mode):
+    response = send(cloud, event("dev.ocrfn.ocr.request", {"url": f"s3://{bucket}/{KEY}"}), mode)
     summary = reply_event(response).data["objects"][0]
     assert summary["status"] == "completed"
     # Without a version in the event, the store's eTag identifies the content.
@@ -471,3 +472,19 @@ def test_worker_that_used_storage_shuts_down_promptly(tmp_path, local):
     # timeout killed it; a scale-down must not take that long.
     assert srv.process.wait(15) == 0
     srv.stop()
+
+
+def test_objects_over_the_size_limit_are_not_retried(tmp_path, local, cloud, bucket):
+    # Announced size over the limit: refused before any download.
+    record = s3_record(bucket, KEY, "e7")
+    record["s3"]["object"]["size"] = 50 * 1024 * 1024
+    assert_error(send(cloud, event("com.amazon.s3.objectcreated", record)), 422, "object_too_large")
+    # No size in the event: the store's size is checked before the body is read.
+    _, root = local
+    small = Server(tmp_path, {"OCRFN_FILE_ROOT": str(root), "OCRFN_MAX_BODY_BYTES": "10000"})
+    try:
+        small.wait_ready()
+        ev = event("dev.ocrfn.ocr.request", {"url": f"file://photos/in/{RECEIPT}", "version": "big"})
+        assert_error(send(small, ev), 422, "object_too_large")
+    finally:
+        small.stop()
