@@ -36,19 +36,35 @@ def free_port() -> int:
 class Server:
     """One server process; stdout and stderr go to files so a test can read the logs."""
 
-    def __init__(self, log_dir: Path, env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        log_dir: Path,
+        env: Mapping[str, str] | None = None,
+        command: list[str] | None = None,
+        cwd: Path = ROOT,
+        inherit_env: bool = True,
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.stdout_path = log_dir / f"server-{self.port}.out"
         self.stderr_path = log_dir / f"server-{self.port}.err"
-        full_env = {k: v for k, v in os.environ.items() if not k.startswith(("OCRFN_", "K_"))}
+        base = (
+            os.environ
+            if inherit_env
+            else {k: os.environ[k] for k in ("PATH", "HOME", "LANG") if k in os.environ}
+        )
+        full_env = {k: v for k, v in base.items() if not k.startswith(("OCRFN_", "K_"))}
         full_env.update({"PORT": str(self.port), "OCRFN_THREADS": "2"})
         full_env.update(env or {})
         self._out = open(self.stdout_path, "wb")  # noqa: SIM115 - closed in stop()
         self._err = open(self.stderr_path, "wb")  # noqa: SIM115
         self.started = time.monotonic()
         self.process = subprocess.Popen(
-            functions_framework_command(), cwd=ROOT, env=full_env, stdout=self._out, stderr=self._err
+            command or functions_framework_command(),
+            cwd=cwd,
+            env=full_env,
+            stdout=self._out,
+            stderr=self._err,
         )
 
     def wait_listening(self, timeout: float = 30.0) -> None:

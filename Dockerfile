@@ -1,0 +1,31 @@
+# ocrfn: the OCR function as a container for Knative (or any container runtime).
+#   docker build -t ocrfn . && docker run --rm -p 8080:8080 ocrfn
+# The runtime stage holds the pinned runtime dependencies (no dev tools), the function and the committed
+# models, all compiled to bytecode at build time; it runs as a non-root user and writes only to /tmp.
+
+FROM python:3.11-slim-bookworm AS builder
+WORKDIR /build
+COPY requirements.txt .
+RUN python -m venv /opt/venv \
+    && /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check --no-compile -r requirements.txt \
+    && /opt/venv/bin/python -m compileall -q -j 0 --invalidation-mode unchecked-hash /opt/venv/lib/python3.11/site-packages
+
+FROM python:3.11-slim-bookworm
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PORT=8080 \
+    THREADS=8 \
+    MALLOC_ARENA_MAX=2 \
+    OCRFN_FILE_ROOT=/tmp/buckets
+RUN useradd --uid 10001 --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin ocrfn
+COPY --from=builder /opt/venv /opt/venv
+WORKDIR /app
+COPY model/manifest.json model/manifest.json
+COPY model/ppocrv6-small model/ppocrv6-small
+COPY model/ppocrv6-tiny model/ppocrv6-tiny
+COPY function function
+RUN python -m compileall -q --invalidation-mode unchecked-hash function
+USER 10001
+EXPOSE 8080
+CMD ["functions-framework", "--target", "ocr", "--source", "function/main.py"]
