@@ -45,6 +45,30 @@ def process_start_time() -> float:
 #: master); a forked worker inherits it, so cold start is measured from the command's start.
 STARTED_AT = process_start_time()
 
+#: Wall-clock marks of the start-up (epoch seconds): ``process_start``; ``module_start`` and ``imported``
+#: (set by the function module around its imports); ``load_start``, ``loaded`` and ``ready`` (set here, in
+#: the serving process). :func:`startup_phases` turns them into durations.
+STARTUP: dict[str, float] = {"process_start": STARTED_AT}
+
+
+def startup_phases(marks: dict[str, float]) -> dict[str, float]:
+    """Durations of the start-up phases that the *marks* cover, in seconds.
+
+    ``interpreter`` (process start to the function module: Python, functions-framework, Flask),
+    ``imports`` (the function's own imports: numpy, OpenCV, onnxruntime, ...), ``server`` (gunicorn's
+    start and fork until loading begins), ``load`` (session creation), ``warmup`` (first inference),
+    ``total`` (process start to ready).
+    """
+    spans = {
+        "interpreter": ("process_start", "module_start"),
+        "imports": ("module_start", "imported"),
+        "server": ("imported", "load_start"),
+        "load": ("load_start", "loaded"),
+        "warmup": ("loaded", "ready"),
+        "total": ("process_start", "ready"),
+    }
+    return {name: marks[b] - marks[a] for name, (a, b) in spans.items() if a in marks and b in marks}
+
 
 def build_engine(settings: Settings) -> OcrEngine:
     """Create the engine described by *settings* (sessions are created in the calling process)."""
@@ -100,10 +124,12 @@ class Lifecycle:
             threading.Thread(target=self._load, name="ocrfn-load", daemon=True).start()
 
     def _load(self) -> None:
+        STARTUP["load_start"] = time.time()
         began = time.perf_counter()
         try:
             engine = self._build(self.settings)
             loaded = time.perf_counter()
+            STARTUP["loaded"] = time.time()
             warm_up(engine)
         except Exception as exc:
             self._error = f"{type(exc).__name__}: {exc}"
@@ -112,7 +138,8 @@ class Lifecycle:
         done = time.perf_counter()
         self.load_seconds = loaded - began
         self.warmup_seconds = done - loaded
-        self.cold_start_seconds = time.time() - STARTED_AT
+        STARTUP["ready"] = time.time()
+        self.cold_start_seconds = STARTUP["ready"] - STARTED_AT
         self._engine = engine
         self._ready.set()
         if self._on_ready is not None:

@@ -8,9 +8,13 @@ server that does not fork.
 
 from __future__ import annotations
 
-import os
-import sys
-from pathlib import Path
+import time
+
+_MODULE_START = time.time()
+
+import os  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 # functions-framework loads this file by path; make the `function` package importable from the repository.
 _ROOT = str(Path(__file__).resolve().parent.parent)
@@ -21,8 +25,10 @@ import functions_framework  # noqa: E402
 from flask import Request, Response  # noqa: E402
 
 from function.api.app import OcrApp  # noqa: E402
+from function.lifecycle import STARTUP  # noqa: E402
 from function.service import create_app  # noqa: E402
 
+STARTUP.update(module_start=_MODULE_START, imported=time.time())
 APP: OcrApp = create_app()
 os.register_at_fork(after_in_child=APP.lifecycle.start)
 

@@ -69,6 +69,12 @@ class Metrics:
             "Seconds from process start to ready (models loaded, warm-up run)",
             registry=r,
         )
+        self.startup = Gauge(
+            "ocrfn_startup_phase_seconds",
+            "Start-up phases of this process: interpreter, imports, server, load, warmup, total",
+            ("phase",),
+            registry=r,
+        )
         self.load_time = Gauge(
             "ocrfn_model_load_seconds", "Seconds spent creating the inference sessions", registry=r
         )

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from .admission import Admission
 from .api.app import OcrApp
-from .lifecycle import Lifecycle
+from .lifecycle import STARTUP, Lifecycle, startup_phases
 from .metrics import Metrics
 from .settings import load_settings
 from .storage import Storage
@@ -42,6 +42,8 @@ def create_app(env: Mapping[str, str] | None = None) -> OcrApp:
         metrics.ready.set(1)
         metrics.cold_start.set(lifecycle.cold_start_seconds or 0.0)
         metrics.load_time.set(lifecycle.load_seconds or 0.0)
+        for phase, seconds in startup_phases(STARTUP).items():
+            metrics.startup.labels(phase).set(seconds)
 
     lifecycle = Lifecycle(settings, on_ready=on_ready)
     storage = Storage(settings.storage, settings.file_root, settings.allow_http)
