@@ -136,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with_pyc, without_pyc = summarize(warm), summarize(cold)
 
     print("### Cold start of the served function\n")
-    print(print(f"- Machine: {info['cpu']}, {info['usable_cpus']} usable CPUs, Python {info['python']}"))
+    print(f"- Machine: {info['cpu']}, {info['usable_cpus']} usable CPUs, Python {info['python']}")
     print(f"- Date: {info['date']}; {args.runs} fresh processes per column, medians; page cache warm\n")
     print("| phase | with bytecode (the image) | without bytecode |")
     print("|---|---:|---:|")
