@@ -22,7 +22,6 @@ import re
 import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -45,21 +44,7 @@ def one_start(workdir: Path, env: dict[str, str]) -> dict[str, float]:
     """Start a server, wait for the first OCR answer; the phases (seconds) and ``first_response``."""
     server = Server(workdir, env)
     try:
-        server.wait_listening(60)
-        while True:
-            try:
-                response = requests.post(
-                    server.url + "/api/ocr?detect=false",
-                    data=LINE,
-                    headers={"Content-Type": "image/png"},
-                    timeout=10,
-                )
-                if response.status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            time.sleep(0.005)
-        first = time.monotonic() - server.started
+        first = server.first_ocr_seconds(LINE)
         text = requests.get(server.url + "/metrics", timeout=10).text
     finally:
         server.stop()

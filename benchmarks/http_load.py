@@ -95,21 +95,7 @@ def cold_starts(workdir: Path, runs: int) -> list[dict[str, float]]:
     for _ in range(runs):
         server = Server(workdir)
         try:
-            server.wait_listening(60)
-            while True:
-                try:
-                    response = requests.post(
-                        server.url + "/api/ocr?detect=false",
-                        data=line,
-                        headers={"Content-Type": "image/png"},
-                        timeout=10,
-                    )
-                    if response.status_code == 200:
-                        break
-                except requests.RequestException:
-                    pass
-                time.sleep(0.005)
-            first = time.monotonic() - server.started
+            first = server.first_ocr_seconds(line)
             results.append(
                 {
                     "first_ocr": first,

@@ -93,6 +93,25 @@ class Server:
             time.sleep(0.02)
         raise TimeoutError(f"server not ready in time: {self.stderr()}")
 
+    def first_ocr_seconds(self, image: bytes, timeout: float = 60.0) -> float:
+        """Send a single-line OCR request until one succeeds; seconds from process start to that answer."""
+        self.wait_listening(timeout)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                response = requests.post(
+                    self.url + "/api/ocr?detect=false",
+                    data=image,
+                    headers={"Content-Type": "image/png"},
+                    timeout=10,
+                )
+                if response.status_code == 200:
+                    return time.monotonic() - self.started
+            except requests.RequestException:
+                pass
+            time.sleep(0.005)
+        raise TimeoutError("no successful OCR answer in time")
+
     def stdout(self) -> str:
         """Everything the server wrote to stdout so far."""
         self._out.flush()
