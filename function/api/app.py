@@ -5,7 +5,10 @@
 | ``/api/ocr``, ``/`` | POST | OCR of the image in the body (see :mod:`function.api.inputs`) |
 | ``/``, ``/api/ocr``, ``/api/events`` | POST | storage events: CloudEvents (binary or structured) and MinIO's
   webhook JSON (see :mod:`function.api.events` and :mod:`function.ingest`) |
-| ``/`` | GET, HEAD | a short JSON description of the service (HEAD: MinIO's endpoint check) |
+| ``/`` | GET, HEAD | the web page for browsers (``Accept: text/html``), else a short JSON description
+  of the service (HEAD: MinIO's endpoint check) |
+| ``/webui`` | GET | the web page (upload an image, see boxes and lines) |
+| ``/openapi.json`` | GET | the OpenAPI 3.1 description of every route |
 | ``/health`` | GET, HEAD | liveness: 200 unless model loading failed |
 | ``/ready`` | GET, HEAD | readiness: 200 once this process has loaded and warmed up its models, else 503 |
 | ``/metrics`` | GET | Prometheus text exposition |
@@ -16,10 +19,12 @@ failure is a 500 carrying the request id, never a traceback (that goes to the se
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 from flask import Request, Response
@@ -48,9 +53,13 @@ _ALLOWED = {
     "/health": ("GET", "HEAD"),
     "/ready": ("GET", "HEAD"),
     "/metrics": ("GET",),
+    "/webui": ("GET",),
+    "/openapi.json": ("GET",),
 }
 #: Successful answers on these routes are not logged: Knative probes readiness every 50 ms at start-up.
-_QUIET = ("/health", "/ready", "/metrics")
+_QUIET = ("/health", "/ready", "/metrics", "/webui", "/openapi.json")
+_WEB = Path(__file__).resolve().parents[1] / "web"
+_OPENAPI = Path(__file__).resolve().parent / "openapi.json"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 RETRY_AFTER_SECONDS = "1"
 
@@ -130,6 +139,10 @@ class OcrApp:
             return Response(self.metrics.exposition(), 200, content_type=self.metrics.content_type)
         if path == "/" and request.method == "HEAD":
             return Response(status=200)
+        if path == "/webui" or (path == "/" and request.method == "GET" and _prefers_html(request)):
+            return Response(_static(_WEB / "index.html"), 200, content_type="text/html; charset=utf-8")
+        if path == "/openapi.json":
+            return Response(_static(_OPENAPI), 200, content_type="application/json")
         if path == "/" and request.method == "GET":
             return _json(200, self._describe())
         if is_cloudevent(request):
@@ -252,6 +265,18 @@ def _error(
     status: int, error: str, message: str, request_id: str, headers: dict[str, str] | None = None
 ) -> Response:
     return _json(status, error_payload(status, error, message, request_id), headers)
+
+
+@functools.cache
+def _static(path: Path) -> bytes:
+    """Read a file shipped with the function (once)."""
+    return path.read_bytes()
+
+
+def _prefers_html(request: Request) -> bool:
+    """Whether the client (a browser) would rather have HTML than JSON."""
+    accept = request.accept_mimetypes
+    return accept.quality("text/html") > accept.quality("application/json")
 
 
 def _request_id(request: Request) -> str:
