@@ -35,7 +35,8 @@ def decode_cloudevent(headers: Mapping[str, str], body: bytes) -> Event:
         event = from_http(dict(headers), body)
     except GenericException as exc:
         raise ApiError(400, "invalid_event", f"not a valid CloudEvent: {_short(exc)}") from None
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, AttributeError, KeyError) as exc:
+        # The SDK assumes a structured body is a JSON object; anything else surfaces as these.
         raise ApiError(400, "invalid_event", f"not a valid CloudEvent: {_short(exc)}") from None
     attributes = event.get_attributes()
     return Event(
