@@ -1,0 +1,203 @@
+"""Hostile and broken input against a real server: the documented status, a clear message, no 5xx, and a
+process that stays healthy with its memory back near where it was.
+
+The corpus is generated here (nothing is downloaded).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import re
+import struct
+import zlib
+
+import cv2
+import numpy as np
+import pytest
+import requests
+from conftest import image_bytes
+from PIL import Image
+from server import Server
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    srv = Server(tmp_path_factory.mktemp("hostile"))
+    try:
+        srv.wait_ready()
+        yield srv
+    finally:
+        srv.stop()
+
+
+def rss(server: Server) -> float:
+    text = requests.get(server.url + "/metrics", timeout=10).text
+    return float(re.search(r"^process_resident_memory_bytes (\S+)$", text, re.M).group(1))
+
+
+def encode(image: Image.Image, fmt: str, **params) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, fmt, **params)
+    return buf.getvalue()
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A 1x1 PNG whose header claims *width* x *height* (CRC fixed so decoders read the header)."""
+    png = bytearray(encode(Image.new("L", (1, 1)), "PNG"))
+    png[16:24] = struct.pack(">II", width, height)
+    png[29:33] = struct.pack(">I", zlib.crc32(bytes(png[12:29])))
+    return bytes(png)
+
+
+def jpeg_claiming(width: int, height: int) -> bytes:
+    """A small JPEG whose SOF0 marker claims *width* x *height*: a decompression bomb."""
+    jpeg = bytearray(encode(Image.new("RGB", (16, 16), "white"), "JPEG"))
+    sof = jpeg.index(b"\xff\xc0")
+    jpeg[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
+    return bytes(jpeg)
+
+
+def many_blobs() -> bytes:
+    """2000x2000 px with 5000 small dark dashes: text-like candidates far beyond the detector's cap."""
+    rng = np.random.default_rng(7)
+    img = np.full((2000, 2000, 3), 255, np.uint8)
+    for x, y in rng.integers(10, 1980, size=(5000, 2)):
+        cv2.rectangle(img, (int(x), int(y)), (int(x) + 9, int(y) + 3), (0, 0, 0), -1)
+    return cv2.imencode(".png", img)[1].tobytes()
+
+
+def post_raw(
+    server: Server, data: bytes, content_type: str = "application/octet-stream"
+) -> requests.Response:
+    return requests.post(
+        server.url + "/api/ocr", data=data, headers={"Content-Type": content_type}, timeout=120
+    )
+
+
+def check_error(response: requests.Response, status: int, error: str) -> None:
+    assert response.status_code == status, response.text[:300]
+    body = response.json()
+    assert body["code"] == status and body["error"] == error
+    assert body["message"] and "Traceback" not in body["message"] and body["request_id"]
+
+
+RECEIPT = image_bytes("receipt.png")
+TRUNCATED_JPEG = image_bytes("sign_photo.jpg")[:3000]
+
+CLIENT_ERRORS = [
+    ("truncated PNG", lambda: post_raw, RECEIPT[:4000], "image/png", 400, "not_an_image"),
+    ("truncated JPEG", lambda: post_raw, TRUNCATED_JPEG, "image/jpeg", 400, "not_an_image"),
+    ("zero bytes", lambda: post_raw, b"", "image/png", 422, "empty_image"),
+    (
+        "PNG claiming 100000x100000",
+        lambda: post_raw,
+        png_claiming(100_000, 100_000),
+        "image/png",
+        422,
+        "image_too_large",
+    ),
+    (
+        "JPEG bomb 60000x60000",
+        lambda: post_raw,
+        jpeg_claiming(60_000, 60_000),
+        "image/jpeg",
+        422,
+        "image_too_large",
+    ),
+    ("text with an image type", lambda: post_raw, b"hello, world", "image/png", 400, "not_an_image"),
+    ("wrong content type", lambda: post_raw, RECEIPT, "text/plain", 415, "unsupported_media_type"),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "content_type", "status", "error"),
+    [(name, data, ct, status, error) for name, _, data, ct, status, error in CLIENT_ERRORS],
+    ids=[c[0] for c in CLIENT_ERRORS],
+)
+def test_broken_images_get_their_4xx(server, name, data, content_type, status, error):
+    check_error(post_raw(server, data, content_type), status, error)
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "error"),
+    [
+        (b"\xff\xfe\x00garbage", "application/json", "invalid_json"),
+        (b"<xml>no</xml>", "application/json", "invalid_json"),
+        (json.dumps({"image_base64": ["a"]}).encode(), "application/json", "invalid_field"),
+        (json.dumps({"image_base64": "aGk=", "detect": 1}).encode(), "application/json", "invalid_field"),
+        (
+            json.dumps({"image_base64": "aGk=", "min_confidence": None}).encode(),
+            "application/json",
+            "invalid_field",
+        ),
+        (json.dumps({"image_base64": "aGk=", "admin": True}).encode(), "application/json", "unknown_field"),
+        (json.dumps({"image": "aGk="}).encode(), "application/json", "unknown_field"),
+    ],
+)
+def test_malformed_json_is_400(server, body, content_type, error):
+    check_error(post_raw(server, body, content_type), 400, error)
+
+
+def test_multipart_without_a_file_is_400(server):
+    response = requests.post(
+        server.url + "/api/ocr", data={"image": "not a file"}, files={"x": ("", b"")}, timeout=30
+    )
+    check_error(response, 400, "missing_file")
+
+
+def test_thirty_megabyte_base64_is_413(server):
+    blob = base64.b64encode(b"\0" * (30 * 1024 * 1024 // 4 * 3)).decode()
+    body = json.dumps({"image_base64": blob}).encode()
+    assert len(body) > 30_000_000
+    check_error(post_raw(server, body, "application/json"), 413, "payload_too_large")
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("1x1", encode(Image.new("RGB", (1, 1), "white"), "PNG")),
+        ("20000x20 strip", encode(Image.new("L", (20_000, 20), 255), "PNG")),
+        (
+            "16-bit TIFF",
+            encode(Image.fromarray((np.arange(64 * 64).reshape(64, 64) * 16).astype(np.uint16)), "TIFF"),
+        ),
+        ("CMYK JPEG", encode(Image.new("CMYK", (64, 64), (0, 0, 0, 40)), "JPEG")),
+        (
+            "animated GIF",
+            (
+                lambda frames: encode(
+                    frames[0], "GIF", save_all=True, append_images=frames[1:], duration=50, loop=0
+                )
+            )([Image.new("P", (64, 32), i) for i in range(5)]),
+        ),
+    ],
+)
+def test_odd_but_valid_images_are_read(server, name, data):
+    response = post_raw(server, data)
+    assert response.status_code == 200, response.text[:300]
+    assert response.json()["code"] == 0
+
+
+def test_candidate_explosion_is_capped(server):
+    response = post_raw(server, many_blobs(), "image/png")
+    assert response.status_code == 200, response.text[:300]
+    assert len(response.json()["data"]) <= 1000  # the detector examines at most 1000 candidates
+
+
+def test_process_stays_healthy_and_memory_returns_near_baseline(server):
+    # Baseline: after ordinary pages (the arena has met ordinary sizes).
+    for _ in range(3):
+        assert post_raw(server, RECEIPT, "image/png").status_code == 200
+    baseline = rss(server)
+    hostile = [data for _, _, data, _, _, _ in CLIENT_ERRORS] + [many_blobs(), png_claiming(40_000, 40_000)]
+    for _ in range(2):
+        for data in hostile:
+            assert post_raw(server, data).status_code < 500
+    for _ in range(3):
+        assert post_raw(server, RECEIPT, "image/png").status_code == 200
+    assert requests.get(server.url + "/ready", timeout=5).status_code == 200
+    grown = rss(server) - baseline
+    assert grown < 150e6, f"RSS grew by {grown / 1e6:.0f} MB"
+    assert "Traceback" not in server.stdout() and "Traceback" not in server.stderr()
