@@ -7,6 +7,7 @@ missing browser fails the suite; elsewhere these tests are skipped with the reas
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 from pathlib import Path
@@ -155,3 +156,24 @@ def test_phone_width_has_no_horizontal_scroll_and_no_layout_jump(browser, server
         page.screenshot(path=str(ARTIFACTS / "webui-phone.png"), full_page=True)
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("how", ["drop", "paste"])
+def test_drop_and_paste_an_image(page, server, expected, how):
+    page.goto(server.url + "/webui")
+    data = base64.b64encode((IMAGES / "receipt.png").read_bytes()).decode()
+    page.evaluate(
+        """([data, how]) => {
+            const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([bytes], "receipt.png", { type: "image/png" }));
+            const event = how === "drop"
+                ? new DragEvent("drop", { dataTransfer: transfer, bubbles: true, cancelable: true })
+                : new ClipboardEvent("paste", { clipboardData: transfer, bubbles: true, cancelable: true });
+            (how === "drop" ? document.getElementById("drop") : document).dispatchEvent(event);
+        }""",
+        [data, how],
+    )
+    want = [squash(t) for t in expected["receipt.png"]["lines"]]
+    expect(page.locator("#lines li")).to_have_count(len(want), timeout=30_000)
+    assert [squash(t) for t in page.locator("#lines li .text").all_inner_texts()] == want
