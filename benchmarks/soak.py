@@ -148,7 +148,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         p95s.append(p95)
         p50 = statistics.median(ok) if ok else float("nan")
         print(
-            f"| {m + 1} | {len(rows)} | {errors} | {p50 * 1000:.0f} ms | {p95 * 1000:.0f} ms | {end_rss / 1e6:.0f} MB |"
+            f"| {m + 1} | {len(rows)} | {errors} | {p50 * 1000:.0f} ms | {p95 * 1000:.0f} ms "
+            f"| {end_rss / 1e6:.0f} MB |"
         )
     total_errors = sum(1 for *_, status in records if status != 200)
     growth = (rss_end[-1] - rss_end[0]) / rss_end[0]
