@@ -25,6 +25,10 @@
   under it are ignored |
 | ``OCRFN_EVENT_REPLY`` | ``true`` | answer events that carry ``Prefer: reply`` with a
   ``dev.ocrfn.ocr.completed`` CloudEvent; ``false``: always an empty 204 |
+| ``OCRFN_API_TOKEN`` | unset | when set, OCR requests must carry ``Authorization: Bearer <token>`` (401
+  otherwise); probes, metrics, the web page and the OpenAPI document stay open |
+| ``OCRFN_WEBHOOK_TOKEN`` | unset | when set, MinIO webhook notifications must carry it the same way (MinIO's
+  ``auth_token``); CloudEvents from a broker are not affected (keep the Service cluster-local) |
 | ``THREADS`` | 4 per CPU (``os.cpu_count``) | functions-framework's request threads (read here only to warn
   when ``OCRFN_CONCURRENCY + OCRFN_MAX_QUEUE`` leaves fewer than two for probes) |
 | ``K_SERVICE``, ``K_REVISION`` | unset | set by Knative; copied into every request log line |
@@ -62,8 +66,15 @@ class Settings:
     result_bucket: str | None
     result_prefix: str
     event_reply: bool
+    api_token: str | None
+    webhook_token: str | None
     service: str | None
     revision: str | None
+
+    def __repr__(self) -> str:
+        """Show every field except the secrets (never their values)."""
+        shown = {k: ("<set>" if k.endswith("_token") and v else v) for k, v in self.__dict__.items()}
+        return f"Settings({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
 
     @property
     def probe_threads(self) -> int:
@@ -124,6 +135,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         result_bucket=env.get("OCRFN_RESULT_BUCKET") or None,
         result_prefix=_prefix(env.get("OCRFN_RESULT_PREFIX", "ocr-results/")),
         event_reply=_choice(env, "OCRFN_EVENT_REPLY", ("true", "false"), "true") == "true",
+        api_token=env.get("OCRFN_API_TOKEN") or None,
+        webhook_token=env.get("OCRFN_WEBHOOK_TOKEN") or None,
         service=env.get("K_SERVICE") or None,
         revision=env.get("K_REVISION") or None,
     )

@@ -114,12 +114,14 @@ class Server:
 
     def stdout(self) -> str:
         """Everything the server wrote to stdout so far."""
-        self._out.flush()
+        if not self._out.closed:
+            self._out.flush()
         return self.stdout_path.read_text(encoding="utf-8", errors="replace")
 
     def stderr(self) -> str:
         """Everything the server wrote to stderr so far."""
-        self._err.flush()
+        if not self._err.closed:
+            self._err.flush()
         return self.stderr_path.read_text(encoding="utf-8", errors="replace")
 
     def terminate(self) -> None:

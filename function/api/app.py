@@ -20,6 +20,7 @@ failure is a 500 carrying the request id, never a traceback (that goes to the se
 from __future__ import annotations
 
 import functools
+import hmac
 import logging
 import re
 import time
@@ -152,9 +153,11 @@ class OcrApp:
             body = read_body(request, self.settings.max_body_bytes)
             payload = parse_json(body)
             if minio.is_webhook(payload):
+                _authorize(request, self.settings.webhook_token)
                 return self._event(request, details, payload)
         if path == "/api/events":
             raise ApiError(400, "not_an_event", "POST a CloudEvent or a MinIO notification to /api/events.")
+        _authorize(request, self.settings.api_token)
         return self._ocr(request, details, body)
 
     def _health(self) -> Response:
@@ -265,6 +268,20 @@ def _error(
     status: int, error: str, message: str, request_id: str, headers: dict[str, str] | None = None
 ) -> Response:
     return _json(status, error_payload(status, error, message, request_id), headers)
+
+
+def _authorize(request: Request, token: str | None) -> None:
+    """Require ``Authorization: Bearer <token>`` when *token* is set (compared in constant time)."""
+    if token is None:
+        return
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
+        raise ApiError(
+            401,
+            "unauthorized",
+            "This endpoint needs Authorization: Bearer <token>.",
+            {"WWW-Authenticate": "Bearer"},
+        )
 
 
 @functools.cache
