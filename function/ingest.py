@@ -121,6 +121,10 @@ class Ingest:
         reason = not_an_image(ref.key, obj.content_type)
         if reason:
             return Outcome(ref, "skipped", reason=f"not an image ({reason})")
+        current = self._current_version(ref, obj)
+        if current is not None and current != ref.version:
+            # A late or out-of-order delivery: the object has changed since; its own event makes the result.
+            return Outcome(ref, "skipped", version=ref.version, reason=f"stale: the object is now {current}")
         version = ref.version or obj.version or obj.e_tag
         if not ref.version and version and self._stored_version(scheme, bucket, key) == version:
             return Outcome(ref, "duplicate", result_url, version)
@@ -146,6 +150,14 @@ class Ingest:
         except (StorageUnavailableError, ObjectMissingError) as exc:
             raise ApiError(503, "storage_unavailable", f"cannot write {result_url}: {exc}") from None
         return Outcome(ref, "completed", result_url, version, len(result.lines))
+
+    def _current_version(self, ref: ObjectRef, obj: StoredObject) -> str | None:
+        """Return the stored object's version in the event's terms, when the store reports it."""
+        if ref.version_kind in ("generation", "versionId"):
+            return obj.version
+        if ref.version_kind == "eTag" and ref.scheme == "s3" and self.settings.storage == "cloud":
+            return obj.e_tag  # a local file's eTag is not the S3 one the event carries
+        return None
 
     def _fetch(self, ref: ObjectRef) -> StoredObject:
         limit = self.settings.max_body_bytes

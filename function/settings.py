@@ -25,6 +25,8 @@
   under it are ignored |
 | ``OCRFN_EVENT_REPLY`` | ``true`` | answer events that carry ``Prefer: reply`` with a
   ``dev.ocrfn.ocr.completed`` CloudEvent; ``false``: always an empty 204 |
+| ``OCRFN_TIME_BUDGET`` | ``30`` | seconds one image may take in the engine; a longer one is stopped (also
+  mid-inference) and answered 422 ``time_budget_exceeded``; keep it below Knative's ``timeoutSeconds`` |
 | ``OCRFN_API_TOKEN`` | unset | when set, OCR requests must carry ``Authorization: Bearer <token>`` (401
   otherwise); probes, metrics, the web page and the OpenAPI document stay open |
 | ``OCRFN_WEBHOOK_TOKEN`` | unset | when set, MinIO webhook notifications must carry it the same way (MinIO's
@@ -66,6 +68,7 @@ class Settings:
     result_bucket: str | None
     result_prefix: str
     event_reply: bool
+    time_budget: float
     api_token: str | None
     webhook_token: str | None
     service: str | None
@@ -95,6 +98,19 @@ def _positive_int(env: Mapping[str, str], name: str, default: int, minimum: int 
         raise ValueError(f"{name} must be an integer >= {minimum}, got {raw!r}") from None
     if value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {raw!r}")
+    return value
+
+
+def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a positive number of seconds, got {raw!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise ValueError(f"{name} must be a positive number of seconds, got {raw!r}")
     return value
 
 
@@ -135,6 +151,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         result_bucket=env.get("OCRFN_RESULT_BUCKET") or None,
         result_prefix=_prefix(env.get("OCRFN_RESULT_PREFIX", "ocr-results/")),
         event_reply=_choice(env, "OCRFN_EVENT_REPLY", ("true", "false"), "true") == "true",
+        time_budget=_positive_float(env, "OCRFN_TIME_BUDGET", 30.0),
         api_token=env.get("OCRFN_API_TOKEN") or None,
         webhook_token=env.get("OCRFN_WEBHOOK_TOKEN") or None,
         service=env.get("K_SERVICE") or None,

@@ -1,6 +1,7 @@
 """The whole pipeline on the project's rendered images, with the shipped default model set."""
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -161,3 +162,20 @@ def test_array_input_matches_bytes_input(engine):
 def test_array_input_must_be_bgr_uint8(engine, array):
     with pytest.raises(UnsupportedImageError):
         engine.run(array)
+
+
+def test_time_budget_cuts_a_call_off_and_the_engine_stays_usable(engine):
+    import cv2
+
+    from function.ocr import TimeBudgetError
+
+    tile = cv2.imdecode(np.frombuffer(image_bytes("receipt.png"), np.uint8), cv2.IMREAD_COLOR)
+    big = np.ascontiguousarray(np.tile(tile, (4, 4, 1)))
+    before = engine.run(image_bytes("receipt.png"))
+    full = engine.run(big).timings["total"]
+    started = time.perf_counter()
+    with pytest.raises(TimeBudgetError, match=r"time budget of 0\.05 s"):
+        engine.run(big, OcrOptions(time_budget=0.05))
+    assert time.perf_counter() - started < full / 2  # stopped, not run to the end
+    after = engine.run(image_bytes("receipt.png"), OcrOptions(time_budget=30))
+    assert texts(after) == texts(before)

@@ -747,3 +747,31 @@ def test_result_location_and_loop_guard(tmp_path, env, ref, is_result, location)
 )
 def test_explicit_image_types_and_non_extensions_are_not_skipped(key, content_type):
     assert not_an_image(key, content_type) is None
+
+
+@pytest.mark.parametrize(
+    ("obj", "kind", "version"),
+    [
+        ({"key": "a.png", "versionId": "v1", "eTag": "e1", "sequencer": "s1"}, "versionId", "v1"),
+        ({"key": "a.png", "eTag": '"e1"', "sequencer": "s1"}, "eTag", "e1"),
+        ({"key": "a.png", "sequencer": "s1"}, "sequencer", "s1"),
+        ({"key": "a.png"}, None, None),
+    ],
+)
+def test_s3_record_says_what_its_version_is(obj, kind, version):
+    from function.events.s3_record import record_reference
+
+    ref = record_reference({"s3": {"bucket": {"name": "b"}, "object": obj}})
+    assert (ref.version_kind, ref.version) == (kind, version)
+
+
+def test_gcs_and_request_versions_are_labelled():
+    gcs = references(
+        Event(
+            "google.cloud.storage.object.v1.finalized",
+            data={"bucket": "b", "name": "n.png", "generation": "7"},
+        )
+    )
+    assert (gcs[0].version_kind, gcs[0].version) == ("generation", "7")
+    req = references(Event("dev.ocrfn.ocr.request", data={"url": "s3://b/k.png", "version": "mine"}))
+    assert (req[0].version_kind, req[0].version) == ("given", "mine")

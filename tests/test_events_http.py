@@ -5,6 +5,7 @@ Events are built with the cloudevents SDK in binary and structured mode, as brok
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -192,20 +193,24 @@ def test_ceph_event(cloud, moto, bucket, kind, mode):
     assert result_of(moto, bucket, KEY)["source"]["version"] == "v-ceph-1"
 
 
-def minio_body(bucket: str, key: str, name: str = "s3:ObjectCreated:Put") -> dict:
-    return {"EventName": name, "Key": f"{bucket}/{key}", "Records": [s3_record(bucket, key, "etag-minio-1")]}
+def minio_body(bucket: str, key: str, etag: str, name: str = "s3:ObjectCreated:Put") -> dict:
+    return {"EventName": name, "Key": f"{bucket}/{key}", "Records": [s3_record(bucket, key, etag)]}
 
 
 def test_minio_webhook_and_its_liveness_check(cloud, moto, bucket):
     assert requests.head(cloud.url + "/", timeout=5).status_code == 200
-    response = requests.post(cloud.url + "/", json=minio_body(bucket, KEY), timeout=120)
+    response = requests.post(
+        cloud.url + "/", json=minio_body(bucket, KEY, etag_of(moto, bucket, KEY)), timeout=120
+    )
     assert response.status_code == 204 and response.content == b""  # MinIO asks for no reply
     assert squash(result_of(moto, bucket, KEY)["data"][0]["text"]) == RECEIPT_FIRST_LINE
 
 
 def test_minio_metadata_only_notification_is_ignored(cloud, moto, bucket):
     response = requests.post(
-        cloud.url + "/", json=minio_body(bucket, KEY, "s3:ObjectCreated:PutTagging"), timeout=30
+        cloud.url + "/",
+        json=minio_body(bucket, KEY, etag_of(moto, bucket, KEY), "s3:ObjectCreated:PutTagging"),
+        timeout=30,
     )
     assert response.status_code == 204
     listed = moto.client().list_objects_v2(Bucket=bucket, Prefix="ocr-results/")
@@ -221,10 +226,10 @@ def test_minio_through_kafka_source(cloud, moto, bucket, mode):
             "id": "partition:0/offset:42",
             "datacontenttype": "application/json",
         },
-        minio_body(bucket, KEY),
+        minio_body(bucket, KEY, etag_of(moto, bucket, KEY)),
     )
     assert reply_event(send(cloud, ev, mode)).data["objects"][0]["status"] == "completed"
-    assert result_of(moto, bucket, KEY)["source"]["version"] == "etag-minio-1"
+    assert result_of(moto, bucket, KEY)["source"]["version"] == etag_of(moto, bucket, KEY)
 
 
 @pytest.mark.parametrize("mode", ["binary", "structured"])
@@ -304,7 +309,8 @@ def test_missing_object_is_not_retried(cloud, bucket):
 
 def test_object_that_is_not_an_image_is_not_retried(cloud, moto, bucket):
     moto.client().put_object(Bucket=bucket, Key="fake.png", Body=b"plain text, not a PNG")
-    response = send(cloud, event("com.amazon.s3.objectcreated", s3_record(bucket, "fake.png", "e2")))
+    etag = etag_of(moto, bucket, "fake.png")
+    response = send(cloud, event("com.amazon.s3.objectcreated", s3_record(bucket, "fake.png", etag)))
     assert_error(response, 400, "not_an_image")
 
 
@@ -323,7 +329,9 @@ def test_clearly_not_images_are_acknowledged_as_skipped(cloud, moto, bucket, key
 
 
 def test_results_do_not_trigger_themselves(cloud, moto, bucket):
-    reply_event(send(cloud, event("com.amazon.s3.objectcreated", s3_record(bucket, KEY, "e4"))))
+    reply_event(
+        send(cloud, event("com.amazon.s3.objectcreated", s3_record(bucket, KEY, etag_of(moto, bucket, KEY))))
+    )
     result_key = f"ocr-results/{KEY}.json"
     ev = event("com.amazon.s3.objectcreated", s3_record(bucket, result_key, "e5"))
     response = send(cloud, ev)
@@ -382,7 +390,8 @@ def test_storage_down_is_503_and_recovers_without_restart(tmp_path):
         outage.client().put_object(
             Bucket=name, Key="r.png", Body=image_bytes(RECEIPT), ContentType="image/png"
         )
-        ev = event("com.amazon.s3.objectcreated", s3_record(name, "r.png", "v1"))
+        etag = hashlib.md5(image_bytes(RECEIPT)).hexdigest()  # S3's eTag of a single-part upload
+        ev = event("com.amazon.s3.objectcreated", s3_record(name, "r.png", etag))
         outage.stop()
         down = send(srv, ev)
         assert_error(down, 503, "storage_unavailable")
@@ -488,3 +497,20 @@ def test_objects_over_the_size_limit_are_not_retried(tmp_path, local, cloud, buc
         assert_error(send(small, ev), 422, "object_too_large")
     finally:
         small.stop()
+
+
+def test_late_delivery_of_an_older_version_does_not_replace_the_newer_result(cloud, moto, bucket):
+    old_etag = etag_of(moto, bucket, KEY)
+    moto.client().put_object(
+        Bucket=bucket, Key=KEY, Body=image_bytes("two_column.png"), ContentType="image/png"
+    )
+    new_etag = etag_of(moto, bucket, KEY)
+    newer = reply_event(send(cloud, event("com.amazon.s3.objectcreated", s3_record(bucket, KEY, new_etag))))
+    assert newer.data["objects"][0]["status"] == "completed"
+    # The event of the first upload arrives last (out of order): it must not overwrite the result.
+    late = send(cloud, event("com.amazon.s3.objectcreated", s3_record(bucket, KEY, old_etag)))
+    assert late.status_code == 204  # acknowledged, nothing produced
+    result = result_of(moto, bucket, KEY)
+    assert result["source"]["version"] == new_etag
+    listed = moto.client().list_objects_v2(Bucket=bucket, Prefix="ocr-results/")
+    assert listed["KeyCount"] == 1  # exactly one result, of the newest version

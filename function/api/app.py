@@ -25,6 +25,7 @@ import logging
 import re
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -213,7 +214,7 @@ class OcrApp:
         return result
 
     def _ocr_for_event(self, image: bytes) -> OcrResult:
-        return self._run(self._engine(), image, OcrOptions())
+        return self._run(self._engine(), image, OcrOptions(time_budget=self.settings.time_budget))
 
     def _event(self, request: Request, details: dict[str, Any], webhook: Any) -> Response:
         self._engine()  # not ready: 503, which the broker retries
@@ -245,8 +246,9 @@ class OcrApp:
         parsed = parse_ocr_request(request, self.settings.max_body_bytes, body)
         details["bytes_in"] = parsed.body_bytes
         details["detect"] = parsed.options.detect
+        options = replace(parsed.options, time_budget=self.settings.time_budget)
         try:
-            result = self._run(engine, parsed.image, parsed.options)
+            result = self._run(engine, parsed.image, options)
         except OcrError as exc:
             client = from_ocr_error(exc)
             if client is None:

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ..ocr import EmptyImageError, ImageTooLargeError, NotAnImageError, OcrError, UnsupportedImageError
+from ..ocr import (
+    EmptyImageError,
+    ImageTooLargeError,
+    NotAnImageError,
+    OcrError,
+    TimeBudgetError,
+    UnsupportedImageError,
+)
 
 
 class ApiError(Exception):
@@ -26,6 +33,7 @@ _IMAGE_STATUS: tuple[tuple[type[OcrError], int], ...] = (
     (EmptyImageError, 422),
     (UnsupportedImageError, 422),
     (NotAnImageError, 400),
+    (TimeBudgetError, 422),  # the same image would take as long again: retrying does not help
 )
 
 

@@ -25,6 +25,7 @@ def references(event: Event) -> list[ObjectRef]:
             bucket=bucket,
             key=name,
             version=str(generation) if generation not in (None, "") else None,
+            version_kind="generation" if generation not in (None, "") else None,
             size=as_size(field(data, "size", required=False)),
             content_type=field(data, "contentType", required=False) or None,
         )

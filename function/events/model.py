@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 
@@ -59,6 +60,9 @@ class ObjectRef:
     version: str | None = None
     size: int | None = None
     content_type: str | None = None
+    #: What ``version`` is: ``generation``, ``versionId``, ``eTag``, ``sequencer`` or ``given`` (a label the
+    #: sender chose). The first three can be checked against the stored object to spot stale events.
+    version_kind: str | None = dataclass_field(default=None, compare=False)
 
     @property
     def url(self) -> str:

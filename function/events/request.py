@@ -28,4 +28,5 @@ def references(event: Event) -> list[ObjectRef]:
     except InvalidKeyError as exc:
         raise EventError(str(exc)) from None
     version = field(data, "version", required=False)
-    return [ObjectRef(scheme=scheme, bucket=bucket, key=key, version=str(version) if version else None)]
+    given = str(version) if version else None
+    return [ObjectRef(scheme, bucket, key, version=given, version_kind="given" if given else None)]

@@ -17,12 +17,14 @@ def record_reference(record: Any) -> ObjectRef:
     if not isinstance(bucket, str) or not isinstance(raw_key, str):
         raise EventError("s3.bucket.name and s3.object.key must be strings")
     obj = record["s3"]["object"]
-    version = next((str(obj[k]) for k in ("versionId", "eTag", "sequencer") if obj.get(k)), None)
+    kind = next((k for k in ("versionId", "eTag", "sequencer") if obj.get(k)), None)
+    version = str(obj[kind]).strip('"') if kind else None
     return ObjectRef(
         scheme="s3",
         bucket=bucket,
         key=unquote_plus(raw_key),
         version=version,
+        version_kind=kind,
         size=as_size(obj.get("size")),
         content_type=obj.get("contentType") or None,
     )

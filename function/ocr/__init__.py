@@ -10,6 +10,7 @@ from .errors import (
     ModelError,
     NotAnImageError,
     OcrError,
+    TimeBudgetError,
     UnsupportedImageError,
 )
 from .models import ClassifierSpec, DetectorSpec, ModelSet, RecognizerSpec, load_model_set
@@ -33,6 +34,7 @@ __all__ = [
     "OcrResult",
     "RecognizerSpec",
     "TextLine",
+    "TimeBudgetError",
     "UnsupportedImageError",
     "decode_image",
     "load_model_set",

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
+import onnxruntime as ort
 
 from .crop import crop_quad, turn_if_vertical
 from .decode import DEFAULT_MAX_PIXELS, decode_image
 from .detect import Detector, DetectorParams
-from .errors import UnsupportedImageError
+from .errors import TimeBudgetError, UnsupportedImageError
 from .models import ModelSet, load_charset
 from .order import reading_order
 from .orient import NOMINATE_THRESHOLD, OrientationClassifier
@@ -23,11 +27,14 @@ class OcrOptions:
     """Per-call options. They never change the engine; each call gets its own.
 
     ``detect=False`` is single-line mode: the whole image is one text line and detection is skipped.
-    Lines with a confidence under ``min_confidence`` or with no text are left out.
+    Lines with a confidence under ``min_confidence`` or with no text are left out. ``time_budget`` (seconds)
+    cuts the call off with :class:`TimeBudgetError` once it has run that long: a model run in progress
+    is stopped through onnxruntime's terminate flag, and the check is repeated between stages.
     """
 
     detect: bool = True
     min_confidence: float = 0.5
+    time_budget: float | None = None
 
 
 @dataclass(frozen=True)
@@ -90,6 +97,10 @@ class OcrEngine:
     def run(self, image: bytes | np.ndarray, options: OcrOptions | None = None) -> OcrResult:
         """OCR an encoded image (bytes) or a BGR uint8 array; lines come back in reading order."""
         options = options or OcrOptions()
+        with _budget(options.time_budget) as budget:
+            return self._run(image, options, budget)
+
+    def _run(self, image: bytes | np.ndarray, options: OcrOptions, budget: _Budget) -> OcrResult:
         timings: dict[str, float] = {}
         started = time.perf_counter()
         if isinstance(image, np.ndarray):
@@ -101,19 +112,22 @@ class OcrEngine:
         height, width = pixels.shape[:2]
         mark = _stage(timings, "decode", started)
 
+        budget.check()
         if options.detect:
-            quads = [d.quad for d in self.detector.detect(pixels)]
+            quads = [d.quad for d in budget.call(self.detector.detect, pixels)]
             crops = [crop_quad(pixels, q) for q in quads]
         else:
             quads = [np.array([[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]], np.float32)]
             crops = [turn_if_vertical(pixels)]
         mark = _stage(timings, "detect", mark)
 
-        flipped = self._find_upside_down(crops)
+        budget.check()
+        flipped = self._find_upside_down(crops, budget)
         mark = _stage(timings, "classify", mark)
 
-        texts = self.recognizer.recognize(crops)
-        texts, flipped = self._confirm_flips(crops, texts, flipped)
+        budget.check()
+        texts = budget.call(self.recognizer.recognize, crops)
+        texts, flipped = self._confirm_flips(crops, texts, flipped, budget)
         mark = _stage(timings, "recognize", mark)
 
         lines = self._assemble(quads, texts, flipped, width, height, options)
@@ -121,20 +135,22 @@ class OcrEngine:
         timings["total"] = time.perf_counter() - started
         return OcrResult(lines=lines, width=width, height=height, timings=timings)
 
-    def _find_upside_down(self, crops: list[np.ndarray]) -> np.ndarray:
+    def _find_upside_down(self, crops: list[np.ndarray], budget: _Budget) -> np.ndarray:
         if self.classifier is None or not crops:
             return np.zeros(len(crops), dtype=bool)
-        return self.classifier.upside_down_probability(crops) > NOMINATE_THRESHOLD
+        return budget.call(self.classifier.upside_down_probability, crops) > NOMINATE_THRESHOLD
 
     def _confirm_flips(
-        self, crops: list[np.ndarray], texts: list[RecognizedText], nominated: np.ndarray
+        self, crops: list[np.ndarray], texts: list[RecognizedText], nominated: np.ndarray, budget: _Budget
     ) -> tuple[list[RecognizedText], np.ndarray]:
         """Recognize nominated crops turned 180°; keep whichever reading is more confident."""
         idx = np.flatnonzero(nominated)
         flipped = np.zeros(len(crops), dtype=bool)
         if idx.size == 0:
             return texts, flipped
-        turned = self.recognizer.recognize([np.ascontiguousarray(crops[i][::-1, ::-1]) for i in idx])
+        turned = budget.call(
+            self.recognizer.recognize, [np.ascontiguousarray(crops[i][::-1, ::-1]) for i in idx]
+        )
         texts = list(texts)
         for i, alt in zip(idx, turned, strict=True):
             if _better(alt, texts[i]):
@@ -179,3 +195,48 @@ def _stage(timings: dict[str, float], name: str, since: float) -> float:
     now = time.perf_counter()
     timings[name] = now - since
     return now
+
+
+class _Budget:
+    """One call's time budget: onnxruntime run options whose terminate flag a timer sets at the deadline."""
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = seconds
+        self.run_options = ort.RunOptions() if seconds is not None else None
+        self.expired = threading.Event()
+
+    def expire(self) -> None:
+        self.expired.set()
+        if self.run_options is not None:
+            self.run_options.terminate = True
+
+    def check(self) -> None:
+        """Raise :class:`TimeBudgetError` if the deadline has passed."""
+        if self.expired.is_set():
+            raise TimeBudgetError(
+                f"OCR took longer than its time budget of {self.seconds:g} s and was stopped."
+            )
+
+    def call(self, fn, *args):
+        """Run one model stage with the budget's run options; a terminated run becomes TimeBudgetError."""
+        try:
+            return fn(*args, self.run_options)
+        except Exception:
+            if self.expired.is_set():
+                self.check()
+            raise
+
+
+@contextmanager
+def _budget(seconds: float | None) -> Iterator[_Budget]:
+    budget = _Budget(seconds)
+    timer = None
+    if seconds is not None:
+        timer = threading.Timer(max(0.0, seconds), budget.expire)
+        timer.daemon = True
+        timer.start()
+    try:
+        yield budget
+    finally:
+        if timer is not None:
+            timer.cancel()

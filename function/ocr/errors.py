@@ -47,3 +47,9 @@ class ModelError(OcrError):
     """The model files are missing, corrupt or inconsistent with their manifest."""
 
     code = "model_error"
+
+
+class TimeBudgetError(OcrError):
+    """The call ran past its time budget and was cut off (the engine stays usable)."""
+
+    code = "time_budget_exceeded"

@@ -37,7 +37,9 @@ class OrientationClassifier:
         self._height, self._width, self._batch = height, width, batch
         self._normalize = Normalizer(mean, std)
 
-    def upside_down_probability(self, crops: Sequence[np.ndarray]) -> np.ndarray:
+    def upside_down_probability(
+        self, crops: Sequence[np.ndarray], run_options: ort.RunOptions | None = None
+    ) -> np.ndarray:
         """Probability that each horizontal BGR crop is upside down."""
         out = np.zeros(len(crops), dtype=np.float32)
         for start in range(0, len(crops), self._batch):
@@ -48,6 +50,6 @@ class OrientationClassifier:
                 width = min(self._width, max(1, round(self._height * w / max(h, 1))))
                 resized = cv2.resize(crop, (width, self._height), interpolation=cv2.INTER_LINEAR)
                 self._normalize.into(resized, blob[slot, :, :, :width])
-            probs = self._session.run(None, {self._input: blob})[0]
+            probs = self._session.run(None, {self._input: blob}, run_options)[0]
             out[start : start + len(part)] = probs[:, 1]
         return out

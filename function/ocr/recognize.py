@@ -98,13 +98,15 @@ class Recognizer:
             groups.append(current)
         return groups
 
-    def recognize(self, crops: Sequence[np.ndarray]) -> list[RecognizedText]:
+    def recognize(
+        self, crops: Sequence[np.ndarray], run_options: ort.RunOptions | None = None
+    ) -> list[RecognizedText]:
         """Recognize each BGR uint8 crop (one text line, upright, horizontal); results keep input order."""
         results: list[RecognizedText] = [RecognizedText("", 0.0)] * len(crops)
         widths = [self.target_width(c) for c in crops]
         for group in self.batches(widths):
             batch = self._prepare([crops[i] for i in group], [widths[i] for i in group])
-            probs = self._session.run(None, {self._input: batch})[0]
+            probs = self._session.run(None, {self._input: batch}, run_options)[0]
             for i, decoded in zip(group, self.decode(probs), strict=True):
                 results[i] = decoded
         return results
