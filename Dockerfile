@@ -1,7 +1,10 @@
 # ocrfn: the OCR function as a container for Knative (or any container runtime).
 #   docker build -t ocrfn . && docker run --rm -p 8080:8080 ocrfn
 # The runtime stage holds the pinned runtime dependencies (no dev tools), the function and the committed
-# models, all compiled to bytecode at build time; it runs as a non-root user and writes only to /tmp.
+# models, all compiled to bytecode at build time; it runs as a non-root user and needs no writable
+# filesystem: uploads are parsed in memory and gunicorn's worker heartbeat file goes to TMPDIR=/dev/shm,
+# so the root filesystem can be read-only (knative/service.yaml sets readOnlyRootFilesystem). Only the
+# local-bucket mode (OCRFN_STORAGE=file, for trying it out) writes, under /tmp/buckets.
 
 FROM python:3.11-slim-bookworm AS builder
 WORKDIR /build
@@ -17,6 +20,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     PORT=8080 \
     THREADS=8 \
     MALLOC_ARENA_MAX=2 \
+    TMPDIR=/dev/shm \
     OCRFN_FILE_ROOT=/tmp/buckets
 RUN useradd --uid 10001 --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin ocrfn
 COPY --from=builder /opt/venv /opt/venv

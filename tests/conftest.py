@@ -2,6 +2,8 @@ import json
 import sys
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,3 +26,11 @@ def engine():
 
 def image_bytes(name: str) -> bytes:
     return (DATA / "images" / name).read_bytes()
+
+
+def tiled_receipt(rows: int = 4, cols: int = 4) -> bytes:
+    """The rendered receipt tiled rows x cols as a PNG (4x4: 2080x2184 px, 240 lines, ~1 s of OCR)."""
+    tile = cv2.imdecode(np.frombuffer(image_bytes("receipt.png"), np.uint8), cv2.IMREAD_COLOR)
+    ok, png = cv2.imencode(".png", np.tile(tile, (rows, cols, 1)))
+    assert ok
+    return png.tobytes()

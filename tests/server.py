@@ -9,7 +9,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
@@ -140,3 +141,14 @@ class Server:
         self._out.close()
         self._err.close()
         return self.process.returncode
+
+
+@contextmanager
+def running(log_dir: Path, env: Mapping[str, str] | None = None) -> Iterator[Server]:
+    """A server started and ready for the ``with`` block, stopped after it."""
+    server = Server(log_dir, env)
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()

@@ -5,7 +5,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import image_bytes
+from conftest import image_bytes, tiled_receipt
 
 from function.ocr import ImageTooLargeError, OcrEngine, OcrOptions, UnsupportedImageError, load_model_set
 
@@ -165,12 +165,9 @@ def test_array_input_must_be_bgr_uint8(engine, array):
 
 
 def test_time_budget_cuts_a_call_off_and_the_engine_stays_usable(engine):
-    import cv2
-
     from function.ocr import TimeBudgetError
 
-    tile = cv2.imdecode(np.frombuffer(image_bytes("receipt.png"), np.uint8), cv2.IMREAD_COLOR)
-    big = np.ascontiguousarray(np.tile(tile, (4, 4, 1)))
+    big = tiled_receipt()
     before = engine.run(image_bytes("receipt.png"))
     full = engine.run(big).timings["total"]
     started = time.perf_counter()

@@ -20,7 +20,7 @@ import requests
 from cloudevents.conversion import to_binary, to_structured
 from cloudevents.http import CloudEvent, from_http
 from conftest import image_bytes
-from server import Server, free_port
+from server import Server, free_port, running
 
 RECEIPT = "receipt.png"
 RECEIPT_FIRST_LINE = "美味小馆"
@@ -90,12 +90,8 @@ def s3_env(moto: Moto) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def cloud(moto, tmp_path_factory):
-    srv = Server(tmp_path_factory.mktemp("cloud"), s3_env(moto))
-    try:
-        srv.wait_ready()
+    with running(tmp_path_factory.mktemp("cloud"), s3_env(moto)) as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 @pytest.fixture
@@ -416,12 +412,8 @@ def local(tmp_path_factory):
     root = tmp_path_factory.mktemp("buckets")
     (root / "photos" / "in").mkdir(parents=True)
     shutil.copy(Path(__file__).parent / "data" / "images" / RECEIPT, root / "photos" / "in" / RECEIPT)
-    srv = Server(tmp_path_factory.mktemp("local"), {"OCRFN_FILE_ROOT": str(root)})
-    try:
-        srv.wait_ready()
+    with running(tmp_path_factory.mktemp("local"), {"OCRFN_FILE_ROOT": str(root)}) as srv:
         yield srv, root
-    finally:
-        srv.stop()
 
 
 @pytest.mark.parametrize("mode", ["binary", "structured"])

@@ -6,10 +6,8 @@ import re
 import threading
 import time
 
-import cv2
-import numpy as np
 import requests
-from conftest import image_bytes
+from conftest import image_bytes, tiled_receipt
 from server import Server
 
 
@@ -20,8 +18,7 @@ def metric(server: Server, name: str) -> float:
 
 
 def test_sigterm_under_load_completes_every_accepted_request(tmp_path):
-    tile = cv2.imdecode(np.frombuffer(image_bytes("receipt.png"), np.uint8), cv2.IMREAD_COLOR)
-    page = cv2.imencode(".png", np.tile(tile, (2, 3, 1)))[1].tobytes()  # 90 lines, a fraction of a second
+    page = tiled_receipt(2, 3)  # 90 lines, a fraction of a second
     srv = Server(tmp_path, {"OCRFN_MAX_QUEUE": "4"})
     srv.wait_ready()
     answers: list[requests.Response] = []
@@ -50,18 +47,13 @@ def test_sigterm_under_load_completes_every_accepted_request(tmp_path):
     assert all(len(a.json()["data"]) == len(answers[0].json()["data"]) >= 80 for a in answers)
 
 
-def big_page() -> bytes:
-    tile = cv2.imdecode(np.frombuffer(image_bytes("receipt.png"), np.uint8), cv2.IMREAD_COLOR)
-    return cv2.imencode(".png", np.tile(tile, (4, 4, 1)))[1].tobytes()  # 240 lines, about a second
-
-
 def test_request_over_its_time_budget_is_cut_off_and_the_process_stays_healthy(tmp_path):
     srv = Server(tmp_path, {"OCRFN_TIME_BUDGET": "0.2"})
     try:
         srv.wait_ready()
         started = time.monotonic()
         slow = requests.post(
-            srv.url + "/api/ocr", data=big_page(), headers={"Content-Type": "image/png"}, timeout=60
+            srv.url + "/api/ocr", data=tiled_receipt(), headers={"Content-Type": "image/png"}, timeout=60
         )
         assert time.monotonic() - started < 0.2 + 0.8  # stopped near the budget, not after the whole page
         assert slow.status_code == 422, slow.text

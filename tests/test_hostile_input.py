@@ -19,17 +19,13 @@ import pytest
 import requests
 from conftest import image_bytes
 from PIL import Image
-from server import Server
+from server import Server, running
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    srv = Server(tmp_path_factory.mktemp("hostile"))
-    try:
-        srv.wait_ready()
+    with running(tmp_path_factory.mktemp("hostile")) as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 def rss(server: Server) -> float:

@@ -15,12 +15,10 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import cv2
-import numpy as np
 import pytest
 import requests
-from conftest import DATA, image_bytes
-from server import Server
+from conftest import DATA, image_bytes, tiled_receipt
+from server import Server, running
 
 RECEIPT = "receipt.png"
 LINE = "line_en.png"
@@ -36,36 +34,26 @@ def lines_of(payload: dict) -> list[str]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    srv = Server(
+    with running(
         tmp_path_factory.mktemp("server"),
         {"OCRFN_MAX_QUEUE": "24", "K_SERVICE": "ocrfn-test", "K_REVISION": "ocrfn-test-00001"},
-    )
-    try:
-        srv.wait_ready()
+    ) as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 @pytest.fixture(scope="module")
 def tight(tmp_path_factory):
     limits = {"OCRFN_MAX_BODY_BYTES": "1500000", "OCRFN_MAX_QUEUE": "1"}
-    srv = Server(tmp_path_factory.mktemp("tight"), limits)
-    try:
-        srv.wait_ready()
+    with running(tmp_path_factory.mktemp("tight"), limits) as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 @pytest.fixture(scope="module")
 def big_page() -> bytes:
     """A 4x4 tiling of the rendered receipt (2080x2184 px, 240 lines): about a second of OCR."""
-    tile = cv2.imdecode(np.frombuffer(image_bytes(RECEIPT), np.uint8), cv2.IMREAD_COLOR)
-    ok, png = cv2.imencode(".png", np.tile(tile, (4, 4, 1)))
-    assert ok
+    png = tiled_receipt()
     assert len(png) < 1_500_000  # under the tight server's body limit
-    return png.tobytes()
+    return png
 
 
 def post_json(url: str, payload: object, **kwargs) -> requests.Response:

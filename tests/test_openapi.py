@@ -38,7 +38,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from server import Server
+from server import running
 
 from function.api.app import _ALLOWED
 
@@ -232,12 +232,8 @@ def server(tmp_path_factory, buckets):
         "OCRFN_MAX_BODY_BYTES": str(MAX_BODY_BYTES),
         "OCRFN_MAX_QUEUE": "8",
     }
-    srv = Server(tmp_path_factory.mktemp("openapi-server"), env)
-    try:
-        srv.wait_ready()
+    with running(tmp_path_factory.mktemp("openapi-server"), env) as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 def test_served_document_is_the_file(server):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import DATA, ROOT
-from server import Server
+from server import running
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(os.environ.get("OCRFN_ARTIFACTS", ROOT / "artifacts"))
@@ -37,12 +37,8 @@ def squash(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    srv = Server(tmp_path_factory.mktemp("webui"))
-    try:
-        srv.wait_ready()
+    with running(tmp_path_factory.mktemp("webui")) as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 @pytest.fixture(scope="module")

@@ -152,7 +152,9 @@ def _from_multipart(request: Request, max_body_bytes: int) -> OcrRequest:
         "wsgi.input": io.BytesIO(body),
     }
     try:
-        _, _, files = parse_form_data(environ, max_content_length=max_body_bytes, silent=False)
+        _, _, files = parse_form_data(
+            environ, stream_factory=_in_memory, max_content_length=max_body_bytes, silent=False
+        )
     except (ValueError, RequestEntityTooLarge) as exc:
         message = f"The multipart body cannot be parsed: {_short(exc)}"
         raise ApiError(400, "invalid_multipart", message) from None
@@ -160,6 +162,11 @@ def _from_multipart(request: Request, max_body_bytes: int) -> OcrRequest:
     if upload is None:
         raise ApiError(400, "missing_file", "The multipart body has no file in field 'image' (or 'file').")
     return OcrRequest(upload.read(), *_options(request.args, "query parameter"), body_bytes=len(body))
+
+
+def _in_memory(*_: Any, **__: Any) -> io.BytesIO:
+    """Keep uploaded files in memory (the body is bounded and already read): nothing touches the disk."""
+    return io.BytesIO()
 
 
 def _options(values: Mapping[str, Any], where: str) -> tuple[OcrOptions, str]:
