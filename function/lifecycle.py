@@ -106,7 +106,6 @@ class Lifecycle:
         self._error: str | None = None
         self._ready = threading.Event()
         self.load_seconds: float | None = None
-        self.warmup_seconds: float | None = None
         self.cold_start_seconds: float | None = None
 
     def start(self) -> None:
@@ -125,19 +124,15 @@ class Lifecycle:
 
     def _load(self) -> None:
         STARTUP["load_start"] = time.time()
-        began = time.perf_counter()
         try:
             engine = self._build(self.settings)
-            loaded = time.perf_counter()
             STARTUP["loaded"] = time.time()
             warm_up(engine)
         except Exception as exc:
             self._error = f"{type(exc).__name__}: {exc}"
             log.error("model loading failed: %s", self._error)
             return
-        done = time.perf_counter()
-        self.load_seconds = loaded - began
-        self.warmup_seconds = done - loaded
+        self.load_seconds = STARTUP["loaded"] - STARTUP["load_start"]
         STARTUP["ready"] = time.time()
         self.cold_start_seconds = STARTUP["ready"] - STARTED_AT
         self._engine = engine

@@ -47,7 +47,6 @@ from .outputs import dumps, error_payload, result_payload, result_text
 
 log = logging.getLogger("ocrfn")
 
-OCR_ROUTES = ("/api/ocr", "/")
 _ALLOWED = {
     "/api/ocr": ("POST",),
     "/api/events": ("POST",),
