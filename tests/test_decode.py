@@ -319,7 +319,7 @@ def test_lab_tiff_is_converted() -> None:
 def test_in_memory_only_modes(image: Image.Image, expected: list[int]) -> None:
     # These modes cannot be written by Pillow to the accepted formats; exercise the converter directly.
     assert image.mode in {"HSV", "RGBX", "RGBa", "La", "PA"}
-    result = decode._pil_to_bgr(image)
+    result = decode.pil_to_bgr(image)
     assert_bgr_array(result, 2, 2)
     assert (result == expected).all()
 

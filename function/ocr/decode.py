@@ -122,7 +122,7 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.nda
             _check_size(image.size, max_pixels)
             image.load()
             _apply_exif_orientation(image)
-            return _pil_to_bgr(image)
+            return pil_to_bgr(image)
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -254,7 +254,7 @@ def _apply_exif_orientation(image: Image.Image) -> None:
         return
 
 
-def _pil_to_bgr(image: Image.Image) -> np.ndarray:
+def pil_to_bgr(image: Image.Image) -> np.ndarray:
     """Convert a loaded Pillow image of any supported mode to a BGR ``uint8`` array, strip by strip."""
     width, height = image.size
     convert = _strip_converter(image)

@@ -1,0 +1,130 @@
+"""Multi-page documents: PDFs (image-only and with a text layer) and multi-page TIFFs, generated here."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from conftest import image_bytes
+from PIL import Image
+
+from function.ocr import OcrOptions
+from function.ocr.document import DocumentLimits, TooManyPagesError, document_kind, load_pages
+from function.ocr.errors import ImageTooLargeError, NotAnImageError
+
+
+def squash(text: str) -> str:
+    return "".join(text.split())
+
+
+def receipt() -> Image.Image:
+    return Image.open(io.BytesIO(image_bytes("receipt.png"))).convert("RGB")
+
+
+def image_pdf(images: list[Image.Image], resolution: float = 100.0) -> bytes:
+    """An image-only PDF (what a scanner writes): each image is one page at *resolution* dpi."""
+    buf = io.BytesIO()
+    images[0].save(buf, "PDF", resolution=resolution, save_all=True, append_images=images[1:])
+    return buf.getvalue()
+
+
+def text_pdf(lines: list[str]) -> bytes:
+    """A one-page US Letter PDF whose text is a text layer (Helvetica 24 pt, 40 pt apart from the top)."""
+    ops = [b"BT /F1 24 Tf 72 700 Td"]
+    for i, line in enumerate(lines):
+        ops.append((b"0 -40 Td " if i else b"") + b"(" + line.encode("latin-1") + b") Tj")
+    content = b" ".join(ops) + b" ET"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def tiff(frames: list[Image.Image]) -> bytes:
+    buf = io.BytesIO()
+    frames[0].save(buf, "TIFF", save_all=True, append_images=frames[1:])
+    return buf.getvalue()
+
+
+def test_document_kind():
+    assert document_kind(image_pdf([receipt()])) == "pdf"
+    assert document_kind(text_pdf(["x"])) == "pdf"
+    assert document_kind(tiff([receipt(), receipt()])) == "tiff"
+    assert document_kind(tiff([receipt()])) is None  # one page: an ordinary image
+    assert document_kind(image_bytes("receipt.png")) is None
+
+
+def test_image_pdf_pages_are_rendered_at_the_requested_resolution(engine, expected):
+    pages = load_pages(image_pdf([receipt(), receipt().rotate(180)]), DocumentLimits(dpi=200))
+    assert [p.number for p in pages] == [1, 2]
+    first = pages[0]
+    assert first.text is None and first.pixels is not None
+    # 520x546 px placed at 100 dpi is 5.2x5.46 in; at 200 dpi that is 1040x1092 px.
+    assert abs(first.width - 1040) <= 1 and abs(first.height - 1092) <= 1
+    assert first.pixels.shape == (first.height, first.width, 3) and first.pixels.dtype == np.uint8
+    lines = [squash(line.text) for line in engine.run(first.pixels).lines]
+    assert lines == [squash(t) for t in expected["receipt.png"]["lines"]]
+
+
+def test_text_layer_is_used_with_boxes_in_page_pixels():
+    (page,) = load_pages(text_pdf(["Invoice 2024-0815", "Total 1286.75"]), DocumentLimits(dpi=144))
+    assert page.pixels is None
+    assert [run.text for run in page.text] == ["Invoice 2024-0815", "Total 1286.75"]
+    assert (page.width, page.height) == (1224, 1584)  # 8.5x11 in at 144 dpi
+    (x0, y0), _, (x1, y1), _ = page.text[0].box
+    # Baseline 700 pt from the bottom of a 792 pt page, 24 pt type: about 92 pt from the top, at 2 px/pt.
+    assert 140 <= x0 <= 160 and 140 <= y0 <= 200 and y1 - y0 > 20 and x1 > x0 + 300
+
+
+def test_text_layer_can_be_ignored():
+    (page,) = load_pages(text_pdf(["Invoice 2024-0815"]), DocumentLimits(dpi=100, use_text_layer=False))
+    assert page.text is None and page.pixels is not None and page.pixels.shape[:2] == (1100, 850)
+
+
+def test_multi_page_tiff():
+    frames = [receipt(), receipt().convert("L"), receipt().resize((260, 273))]
+    pages = load_pages(tiff(frames))
+    assert [(p.number, p.width, p.height) for p in pages] == [(1, 520, 546), (2, 520, 546), (3, 260, 273)]
+    assert all(p.pixels is not None and p.pixels.shape[2] == 3 for p in pages)
+
+
+def test_page_cap_refuses_the_whole_document():
+    with pytest.raises(TooManyPagesError, match="3 pages; the limit is 2"):
+        load_pages(image_pdf([receipt()] * 3), DocumentLimits(max_pages=2))
+    with pytest.raises(TooManyPagesError, match="3 pages; the limit is 2"):
+        load_pages(tiff([receipt()] * 3), DocumentLimits(max_pages=2))
+
+
+def test_pixel_caps_are_checked_before_rendering():
+    with pytest.raises(ImageTooLargeError, match="Page 1"):
+        load_pages(text_pdf(["x"]), DocumentLimits(dpi=600, max_page_pixels=10_000_000))  # 5100x6600
+    with pytest.raises(ImageTooLargeError, match="at page 2"):
+        load_pages(image_pdf([receipt()] * 3), DocumentLimits(dpi=200, max_total_pixels=2_000_000))
+
+
+def test_broken_documents_are_not_images():
+    with pytest.raises(NotAnImageError):
+        load_pages(b"%PDF-1.4\nthis is not really a pdf")
+    with pytest.raises(NotAnImageError):
+        load_pages(image_bytes("receipt.png"))
+
+
+def test_pages_feed_the_engine_like_images(engine):
+    pages = load_pages(tiff([receipt(), receipt().rotate(180)]))
+    results = [engine.run(p.pixels, OcrOptions()) for p in pages]
+    assert [squash(results[0].lines[0].text), squash(results[1].lines[0].text)] == ["美味小馆", "美味小馆"]
