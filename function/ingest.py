@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from .api.errors import ApiError, from_ocr_error
-from .api.outputs import dumps, result_payload
+from .api.outputs import dumps
 from .events import ObjectRef
-from .ocr import OcrError, OcrResult
+from .ocr import OcrError
 from .settings import Settings
 from .storage import (
     InvalidKeyError,
@@ -32,8 +32,8 @@ from .storage import (
     check_key,
 )
 
-#: Extensions of the formats the decoder reads; an object with another extension is skipped.
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".jpe", ".webp", ".bmp", ".dib", ".tif", ".tiff", ".gif")
+#: Extensions of the formats the decoder reads (images, PDF); an object with another extension is skipped.
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".jpe", ".webp", ".bmp", ".dib", ".tif", ".tiff", ".gif", ".pdf")
 _EXTENSION = re.compile(r"^\.[a-z0-9]{1,5}$")
 #: Content types that may hold an image without saying so.
 GENERIC_TYPES = ("application/octet-stream", "binary/octet-stream", "")
@@ -66,8 +66,8 @@ class Outcome:
 def not_an_image(key: str, content_type: str | None) -> str | None:
     """Why an object is clearly not an image (by content type or extension), or ``None``."""
     media = (content_type or "").split(";")[0].strip().lower()
-    if media.startswith("image/"):
-        return None  # an explicit image type wins over the name
+    if media.startswith("image/") or media == "application/pdf":
+        return None  # an explicit image (or PDF) type wins over the name
     if media and media not in GENERIC_TYPES:
         return f"content type {media}"
     ext = posixpath.splitext(key.lower())[1]
@@ -83,13 +83,11 @@ class Ingest:
         self,
         settings: Settings,
         storage: Storage,
-        ocr: Callable[[bytes], OcrResult],
-        model: Callable[[], str | None],
+        ocr: Callable[[bytes, str], tuple[dict[str, Any], int]],
     ) -> None:
         self.settings = settings
         self.storage = storage
         self._ocr = ocr
-        self._model = model
 
     def result_location(self, ref: ObjectRef) -> tuple[str, str, str]:
         """(scheme, bucket, key) of the result for *ref*."""
@@ -101,7 +99,7 @@ class Ingest:
         same_bucket = self.settings.result_bucket in (None, ref.bucket)
         return same_bucket and ref.key.startswith(self.settings.result_prefix)
 
-    def process(self, ref: ObjectRef) -> Outcome:
+    def process(self, ref: ObjectRef, request_id: str = "") -> Outcome:
         """OCR one object and write its result; raises :class:`ApiError` with the delivery status."""
         try:
             check_bucket(ref.bucket)
@@ -129,13 +127,12 @@ class Ingest:
         if not ref.version and version and self._stored_version(scheme, bucket, key) == version:
             return Outcome(ref, "duplicate", result_url, version)
         try:
-            result = self._ocr(obj.data)
+            payload, lines = self._ocr(obj.data, request_id)
         except OcrError as exc:
             client = from_ocr_error(exc)
             if client is None:
                 raise
             raise ApiError(client.status, client.error, f"{ref.url}: {client.message}") from None
-        payload = result_payload(result, self._model() or "")
         payload["source"] = {
             "url": ref.url,
             "bucket": ref.bucket,
@@ -149,7 +146,7 @@ class Ingest:
             self.storage.put(scheme, bucket, key, dumps(payload).encode("utf-8"), "application/json")
         except (StorageUnavailableError, ObjectMissingError) as exc:
             raise ApiError(503, "storage_unavailable", f"cannot write {result_url}: {exc}") from None
-        return Outcome(ref, "completed", result_url, version, len(result.lines))
+        return Outcome(ref, "completed", result_url, version, lines)
 
     def _current_version(self, ref: ObjectRef, obj: StoredObject) -> str | None:
         """Return the stored object's version in the event's terms, when the store reports it."""

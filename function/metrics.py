@@ -59,6 +59,12 @@ class Metrics:
         )
         self.lines = Counter("ocrfn_lines_recognized", "Text lines returned", registry=r)
         self.images = Counter("ocrfn_images_processed", "Images OCRed successfully", registry=r)
+        self.pages = Counter(
+            "ocrfn_document_pages",
+            "Pages of PDFs and multi-page TIFFs read, by source (ocr, text-layer)",
+            ("source",),
+            registry=r,
+        )
         self.events = Counter(
             "ocrfn_events", "Storage events handled, by outcome per object", ("outcome",), registry=r
         )

@@ -27,6 +27,10 @@
   ``dev.ocrfn.ocr.completed`` CloudEvent; ``false``: always an empty 204 |
 | ``OCRFN_TIME_BUDGET`` | ``30`` | seconds one image may take in the engine; a longer one is stopped (also
   mid-inference) and answered 422 ``time_budget_exceeded``; keep it below Knative's ``timeoutSeconds`` |
+| ``OCRFN_PDF_DPI`` | ``200`` | resolution PDF pages are rendered at for OCR |
+| ``OCRFN_MAX_PAGES`` | ``50`` | pages a PDF or multi-page TIFF may have; more is a 422 (never truncated) |
+| ``OCRFN_MAX_DOCUMENT_PIXELS`` | ``400000000`` | pixels all pages of a document may add up to |
+| ``OCRFN_DOCUMENT_TIME_BUDGET`` | ``55`` | seconds a whole document may take (below Knative's 60 s timeout) |
 | ``OCRFN_API_TOKEN`` | unset | when set, OCR requests must carry ``Authorization: Bearer <token>`` (401
   otherwise); probes, metrics, the web page and the OpenAPI document stay open |
 | ``OCRFN_WEBHOOK_TOKEN`` | unset | when set, MinIO webhook notifications must carry it the same way (MinIO's
@@ -69,6 +73,10 @@ class Settings:
     result_prefix: str
     event_reply: bool
     time_budget: float
+    pdf_dpi: int
+    max_pages: int
+    max_document_pixels: int
+    document_time_budget: float
     api_token: str | None
     webhook_token: str | None
     service: str | None
@@ -152,6 +160,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         result_prefix=_prefix(env.get("OCRFN_RESULT_PREFIX", "ocr-results/")),
         event_reply=_choice(env, "OCRFN_EVENT_REPLY", ("true", "false"), "true") == "true",
         time_budget=_positive_float(env, "OCRFN_TIME_BUDGET", 30.0),
+        pdf_dpi=_positive_int(env, "OCRFN_PDF_DPI", 200),
+        max_pages=_positive_int(env, "OCRFN_MAX_PAGES", 50),
+        max_document_pixels=_positive_int(env, "OCRFN_MAX_DOCUMENT_PIXELS", 400_000_000),
+        document_time_budget=_positive_float(env, "OCRFN_DOCUMENT_TIME_BUDGET", 55.0),
         api_token=env.get("OCRFN_API_TOKEN") or None,
         webhook_token=env.get("OCRFN_WEBHOOK_TOKEN") or None,
         service=env.get("K_SERVICE") or None,

@@ -10,8 +10,8 @@ from conftest import image_bytes
 from PIL import Image
 
 from function.ocr import OcrOptions
-from function.ocr.document import DocumentLimits, TooManyPagesError, document_kind, load_pages
-from function.ocr.errors import ImageTooLargeError, NotAnImageError
+from function.ocr.document import DocumentLimits, document_kind, load_pages
+from function.ocr.errors import ImageTooLargeError, NotAnImageError, TooManyPagesError
 
 
 def squash(text: str) -> str:

@@ -39,6 +39,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 from server import running
+from test_document import text_pdf
 
 from function.api.app import _ALLOWED
 
@@ -488,6 +489,10 @@ FUZZ_IMAGES = st.one_of(
 schemathesis.openapi.media_type("image/png", images("PNG"), aliases=["image/*"])
 schemathesis.openapi.media_type("image/jpeg", images("JPEG"))
 schemathesis.openapi.media_type("application/octet-stream", st.one_of(FUZZ_IMAGES, st.binary(max_size=512)))
+schemathesis.openapi.media_type(
+    "application/pdf",
+    st.one_of(st.sampled_from([text_pdf(["ocrfn 2026"]), b"%PDF-1.4 broken"]), st.binary(max_size=256)),
+)
 
 CHECKS = [
     not_a_server_error,

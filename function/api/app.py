@@ -37,13 +37,14 @@ from ..ingest import Ingest
 from ..lifecycle import Lifecycle
 from ..metrics import Metrics
 from ..ocr import OcrEngine, OcrError, OcrOptions, OcrResult
+from ..ocr.document import DocumentLimits, DocumentResult, PageResult, document_kind, read_document
 from ..request_log import log_request
 from ..settings import Settings
 from ..storage import Storage
 from .errors import ApiError, from_ocr_error
 from .events import decode_cloudevent, is_cloudevent, reply, wants_reply
 from .inputs import parse_json, parse_ocr_request, read_body
-from .outputs import dumps, error_payload, result_payload, result_text
+from .outputs import document_payload, document_text, dumps, error_payload, result_payload, result_text
 
 log = logging.getLogger("ocrfn")
 
@@ -80,7 +81,7 @@ class OcrApp:
         self.lifecycle = lifecycle
         self.metrics = metrics
         self.admission = admission
-        self.ingest = Ingest(settings, storage, self._ocr_for_event, lambda: lifecycle.model_name)
+        self.ingest = Ingest(settings, storage, self._ocr_for_event)
         metrics.queue_depth.set_function(lambda: admission.waiting)
 
     def handle(self, request: Request) -> Response:
@@ -90,7 +91,7 @@ class OcrApp:
         request_id = _request_id(request)
         path = request.path.rstrip("/") or "/"
         route = path if path in _ALLOWED else "unmatched"
-        details: dict[str, Any] = {}
+        details: dict[str, Any] = {"request_id": request_id}
         try:
             response = self._route(request, path, details)
         except ApiError as exc:
@@ -212,8 +213,48 @@ class OcrApp:
         self.metrics.lines.inc(len(result.lines))
         return result
 
-    def _ocr_for_event(self, image: bytes) -> OcrResult:
-        return self._run(self._engine(), image, OcrOptions(time_budget=self.settings.time_budget))
+    def _read(self, data: bytes, options: OcrOptions, request_id: str) -> OcrResult | DocumentResult:
+        """OCR an image, or every page of a PDF / multi-page TIFF, through the admission gate."""
+        engine = self._engine()
+        if document_kind(data) is None:
+            return self._run(engine, data, replace(options, time_budget=self.settings.time_budget))
+        limits = DocumentLimits(
+            dpi=self.settings.pdf_dpi,
+            max_pages=self.settings.max_pages,
+            max_page_pixels=self.settings.max_pixels,
+            max_total_pixels=self.settings.max_document_pixels,
+        )
+
+        def progress(page: PageResult, total: int) -> None:
+            self.metrics.pages.labels(page.source).inc()
+            self.metrics.lines.inc(len(page.lines))
+            log_request(
+                {
+                    "request_id": request_id,
+                    "progress": f"page {page.number}/{total}",
+                    "source": page.source,
+                    "lines": len(page.lines),
+                    "service": self.settings.service,
+                    "revision": self.settings.revision,
+                }
+            )
+
+        budgeted = replace(options, time_budget=self.settings.document_time_budget)
+        self.metrics.in_flight.inc()
+        try:
+            with self.admission.slot():
+                return read_document(engine, data, budgeted, limits, progress)
+        except QueueFullError as exc:
+            raise ApiError(429, "too_many_requests", str(exc), {"Retry-After": RETRY_AFTER_SECONDS}) from None
+        finally:
+            self.metrics.in_flight.dec()
+
+    def _ocr_for_event(self, data: bytes, request_id: str) -> tuple[dict[str, Any], int]:
+        result = self._read(data, OcrOptions(), request_id)
+        model = self.lifecycle.model_name or ""
+        if isinstance(result, DocumentResult):
+            return document_payload(result, model), sum(len(p.lines) for p in result.pages)
+        return result_payload(result, model), len(result.lines)
 
     def _event(self, request: Request, details: dict[str, Any], webhook: Any) -> Response:
         self._engine()  # not ready: 503, which the broker retries
@@ -231,7 +272,7 @@ class OcrApp:
             return Response(status=204)
         except EventError as exc:
             raise ApiError(400, "unsupported_event", str(exc)) from None
-        outcomes = [self.ingest.process(ref) for ref in refs]
+        outcomes = [self.ingest.process(ref, details["request_id"]) for ref in refs]
         summaries = [o.summary() for o in outcomes]
         for outcome in outcomes:
             self.metrics.events.labels(outcome.status).inc()
@@ -241,24 +282,30 @@ class OcrApp:
         return reply(summaries, send, self.settings.service)
 
     def _ocr(self, request: Request, details: dict[str, Any], body: bytes | None) -> Response:
-        engine = self._engine()
+        self._engine()
         parsed = parse_ocr_request(request, self.settings.max_body_bytes, body)
         details["bytes_in"] = parsed.body_bytes
         details["detect"] = parsed.options.detect
-        options = replace(parsed.options, time_budget=self.settings.time_budget)
         try:
-            result = self._run(engine, parsed.image, options)
+            result = self._read(parsed.image, parsed.options, details["request_id"])
         except OcrError as exc:
             client = from_ocr_error(exc)
             if client is None:
                 raise
             raise client from None
+        model = self.lifecycle.model_name
+        if isinstance(result, DocumentResult):
+            details["pages"] = len(result.pages)
+            details["lines"] = sum(len(p.lines) for p in result.pages)
+            if parsed.format == "text":
+                return Response(document_text(result), 200, content_type="text/plain; charset=utf-8")
+            return _json(200, document_payload(result, model))
         details["lines"] = len(result.lines)
         details["width"], details["height"] = result.width, result.height
         details["inference_ms"] = round(result.timings.get("total", 0.0) * 1000, 1)
         if parsed.format == "text":
             return Response(result_text(result), 200, content_type="text/plain; charset=utf-8")
-        return _json(200, result_payload(result, self.lifecycle.model_name))
+        return _json(200, result_payload(result, model))
 
 
 def _json(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:

@@ -10,6 +10,7 @@ from ..ocr import (
     NotAnImageError,
     OcrError,
     TimeBudgetError,
+    TooManyPagesError,
     UnsupportedImageError,
 )
 
@@ -30,6 +31,7 @@ class ApiError(Exception):
 #: Library errors that are the client's: status per error type (most specific first).
 _IMAGE_STATUS: tuple[tuple[type[OcrError], int], ...] = (
     (ImageTooLargeError, 422),
+    (TooManyPagesError, 422),
     (EmptyImageError, 422),
     (UnsupportedImageError, 422),
     (NotAnImageError, 400),

@@ -55,7 +55,7 @@ def parse_ocr_request(request: Request, max_body_bytes: int, body: bytes | None 
         if body is None:
             body = read_body(request, max_body_bytes)
         return replace(from_json_body(parse_json(body), request.args), body_bytes=len(body))
-    if mimetype.startswith("image/") or mimetype == "application/octet-stream":
+    if mimetype.startswith("image/") or mimetype in ("application/octet-stream", "application/pdf"):
         image = read_body(request, max_body_bytes)
         return OcrRequest(image, *_options(request.args, "query parameter"), body_bytes=len(image))
     if mimetype == "multipart/form-data":
@@ -64,8 +64,9 @@ def parse_ocr_request(request: Request, max_body_bytes: int, body: bytes | None 
     raise ApiError(
         415,
         "unsupported_media_type",
-        f"Content-Type {shown} is not accepted: send application/json with image_base64, a raw image "
-        "(image/* or application/octet-stream), or multipart/form-data with the file in field 'image'.",
+        f"Content-Type {shown} is not accepted: send application/json with image_base64, a raw image or PDF "
+        "(image/*, application/pdf or application/octet-stream), or multipart/form-data with the file in "
+        "field 'image'.",
     )
 
 

@@ -5,16 +5,33 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..ocr import OcrResult
+from ..ocr import OcrResult, TextLine
+from ..ocr.document import DocumentResult
 
 
-def result_payload(result: OcrResult, model: str) -> dict[str, Any]:
+def _lines(lines: list[TextLine]) -> list[dict[str, Any]]:
+    return [{"text": line.text, "confidence": line.confidence, "box": line.box} for line in lines]
+
+
+def document_payload(result: DocumentResult, model: str | None) -> dict[str, Any]:
+    """Build the JSON body for a PDF or multi-page TIFF: one entry per page, in order."""
+    pages = [
+        {"page": p.number, "width": p.width, "height": p.height, "source": p.source, "data": _lines(p.lines)}
+        for p in result.pages
+    ]
+    return {"code": 0, "pages": pages, "cost_time": round(result.seconds, 4), "model": model}
+
+
+def document_text(result: DocumentResult) -> str:
+    """Build the plain-text body for a document: each page's lines, pages separated by a form feed."""
+    return "\f".join("".join(line.text + "\n" for line in page.lines) for page in result.pages)
+
+
+def result_payload(result: OcrResult, model: str | None) -> dict[str, Any]:
     """Build the JSON body of a successful OCR request (``code``, ``data``, ``cost_time``: seed contract)."""
     return {
         "code": 0,
-        "data": [
-            {"text": line.text, "confidence": line.confidence, "box": line.box} for line in result.lines
-        ],
+        "data": _lines(result.lines),
         "cost_time": round(result.timings.get("total", 0.0), 4),
         "width": result.width,
         "height": result.height,

@@ -11,6 +11,7 @@ from .errors import (
     NotAnImageError,
     OcrError,
     TimeBudgetError,
+    TooManyPagesError,
     UnsupportedImageError,
 )
 from .models import ClassifierSpec, DetectorSpec, ModelSet, RecognizerSpec, load_model_set
@@ -35,6 +36,7 @@ __all__ = [
     "RecognizerSpec",
     "TextLine",
     "TimeBudgetError",
+    "TooManyPagesError",
     "UnsupportedImageError",
     "decode_image",
     "load_model_set",

@@ -10,25 +10,29 @@ from __future__ import annotations
 
 import io
 import math
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pypdfium2 as pdfium
 from PIL import Image
 
 from .decode import pil_to_bgr
-from .errors import EmptyImageError, ImageError, ImageTooLargeError, NotAnImageError
+from .engine import OcrEngine, OcrOptions, TextLine
+from .errors import (
+    EmptyImageError,
+    ImageError,
+    ImageTooLargeError,
+    NotAnImageError,
+    TimeBudgetError,
+    TooManyPagesError,
+)
 
 DEFAULT_DPI = 200
 DEFAULT_MAX_PAGES = 50
 DEFAULT_MAX_TOTAL_PIXELS = 400_000_000
 _TIFF_MAGIC = (b"II*\x00", b"MM\x00*")
-
-
-class TooManyPagesError(ImageError):
-    """The document has more pages than the configured cap."""
-
-    code = "too_many_pages"
 
 
 @dataclass(frozen=True)
@@ -76,14 +80,24 @@ def document_kind(data: bytes) -> str | None:
 
 
 def load_pages(data: bytes, limits: DocumentLimits | None = None) -> list[Page]:
-    """Split a PDF or multi-page TIFF into pages (see the module docstring for the limits)."""
+    """Split a PDF or multi-page TIFF into pages, all at once (see :func:`iter_pages`)."""
+    return list(iter_pages(data, limits))
+
+
+def iter_pages(data: bytes, limits: DocumentLimits | None = None) -> Iterator[Page]:
+    """Yield the pages of a PDF or multi-page TIFF one at a time, so only one is in memory.
+
+    The page count and every page's size are checked against the limits before the first page is
+    rendered, so an oversized document is refused before any work is done on it.
+    """
     limits = limits or DocumentLimits()
     kind = document_kind(data)
     if kind == "pdf":
-        return _pdf_pages(data, limits)
-    if kind == "tiff":
-        return _tiff_pages(data, limits)
-    raise NotAnImageError("The data is not a PDF or a multi-page TIFF.")
+        yield from _pdf_pages(data, limits)
+    elif kind == "tiff":
+        yield from _tiff_pages(data, limits)
+    else:
+        raise NotAnImageError("The data is not a PDF or a multi-page TIFF.")
 
 
 def _check_count(count: int, limits: DocumentLimits) -> None:
@@ -93,29 +107,24 @@ def _check_count(count: int, limits: DocumentLimits) -> None:
         raise TooManyPagesError(f"The document has {count} pages; the limit is {limits.max_pages}.")
 
 
-class _PixelBudget:
-    """Running total of pixels across a document's pages."""
-
-    def __init__(self, limits: DocumentLimits) -> None:
-        self.limits = limits
-        self.total = 0
-
-    def take(self, number: int, width: int, height: int) -> None:
-        pixels = width * height
+def _check_sizes(sizes: list[tuple[int, int]], limits: DocumentLimits) -> None:
+    """Refuse a page with no pixels or too many, and pages that add up to too many."""
+    total = 0
+    for number, (width, height) in enumerate(sizes, 1):
         if width <= 0 or height <= 0:
             raise EmptyImageError(f"Page {number} has zero width or height.")
-        if pixels > self.limits.max_page_pixels:
+        if width * height > limits.max_page_pixels:
             raise ImageTooLargeError(
-                f"Page {number} is {width}x{height} px; the limit is {self.limits.max_page_pixels:,} pixels."
+                f"Page {number} is {width}x{height} px; the limit is {limits.max_page_pixels:,} pixels."
             )
-        self.total += pixels
-        if self.total > self.limits.max_total_pixels:
+        total += width * height
+        if total > limits.max_total_pixels:
             raise ImageTooLargeError(
-                f"The pages add up to more than {self.limits.max_total_pixels:,} pixels (at page {number})."
+                f"The pages add up to more than {limits.max_total_pixels:,} pixels (at page {number})."
             )
 
 
-def _pdf_pages(data: bytes, limits: DocumentLimits) -> list[Page]:
+def _pdf_pages(data: bytes, limits: DocumentLimits) -> Iterator[Page]:
     try:
         pdf = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
@@ -123,24 +132,21 @@ def _pdf_pages(data: bytes, limits: DocumentLimits) -> list[Page]:
     try:
         _check_count(len(pdf), limits)
         scale = limits.dpi / 72.0
-        budget = _PixelBudget(limits)
-        pages = []
-        for index in range(len(pdf)):
+        points = [pdf.get_page_size(i) for i in range(len(pdf))]
+        _check_sizes([(math.ceil(w * scale), math.ceil(h * scale)) for w, h in points], limits)
+        for index, (width_pt, height_pt) in enumerate(points):
             page = pdf[index]
             try:
-                width_pt, height_pt = page.get_size()
                 width, height = math.ceil(width_pt * scale), math.ceil(height_pt * scale)
-                budget.take(index + 1, width, height)
                 runs = _text_layer(page, height_pt, scale) if limits.use_text_layer else None
                 if runs:
-                    pages.append(Page(index + 1, width, height, text=runs))
-                    continue
-                bitmap = page.render(scale=scale)
-                pixels = np.ascontiguousarray(bitmap.to_numpy()[:, :, :3])
-                pages.append(Page(index + 1, pixels.shape[1], pixels.shape[0], pixels=pixels))
+                    result = Page(index + 1, width, height, text=runs)
+                else:
+                    pixels = np.ascontiguousarray(page.render(scale=scale).to_numpy()[:, :, :3])
+                    result = Page(index + 1, pixels.shape[1], pixels.shape[0], pixels=pixels)
             finally:
                 page.close()
-        return pages
+            yield result
     except pdfium.PdfiumError as exc:
         raise NotAnImageError(f"The PDF cannot be rendered ({exc}).") from None
     finally:
@@ -167,20 +173,94 @@ def _text_layer(page: pdfium.PdfPage, height_pt: float, scale: float) -> list[Te
         textpage.close()
 
 
-def _tiff_pages(data: bytes, limits: DocumentLimits) -> list[Page]:
+def _tiff_pages(data: bytes, limits: DocumentLimits) -> Iterator[Page]:
     try:
         with Image.open(io.BytesIO(data), formats=["TIFF"]) as image:
             _check_count(image.n_frames, limits)
-            budget = _PixelBudget(limits)
-            pages = []
+            sizes = []
+            for index in range(image.n_frames):
+                image.seek(index)  # reads the frame's header only
+                sizes.append(image.size)
+            _check_sizes(sizes, limits)
             for index in range(image.n_frames):
                 image.seek(index)
-                budget.take(index + 1, *image.size)
                 image.load()
                 pixels = pil_to_bgr(image)
-                pages.append(Page(index + 1, pixels.shape[1], pixels.shape[0], pixels=pixels))
-            return pages
+                yield Page(index + 1, pixels.shape[1], pixels.shape[0], pixels=pixels)
     except ImageError:
         raise
     except Exception as exc:
         raise NotAnImageError("The TIFF data is truncated or corrupt.") from exc
+
+
+@dataclass(frozen=True)
+class PageResult:
+    """The lines of one page, and where they came from: ``ocr`` or the PDF's ``text-layer``."""
+
+    number: int
+    width: int
+    height: int
+    source: str
+    lines: list[TextLine]
+
+
+@dataclass(frozen=True)
+class DocumentResult:
+    """Every page of a document, in order, and the time the whole document took (seconds)."""
+
+    pages: list[PageResult]
+    seconds: float
+
+
+def read_document(
+    engine: OcrEngine,
+    data: bytes,
+    options: OcrOptions | None = None,
+    limits: DocumentLimits | None = None,
+    on_page: Callable[[PageResult, int], None] | None = None,
+) -> DocumentResult:
+    """OCR every page of a PDF or multi-page TIFF (text-layer pages are taken as they are).
+
+    ``options.time_budget`` bounds the whole document: each page gets what is left of it. *on_page* is
+    called after each page with the page's result and the number of pages (for progress reporting).
+    """
+    options = options or OcrOptions()
+    started = time.perf_counter()
+    pages: list[PageResult] = []
+    total = _page_count(data)
+    for page in iter_pages(data, limits):
+        if page.text is not None:
+            lines = [TextLine(text=run.text, confidence=1.0, box=run.box) for run in page.text]
+            result = PageResult(page.number, page.width, page.height, "text-layer", lines)
+        else:
+            budget = options.time_budget
+            if budget is not None:
+                budget -= time.perf_counter() - started
+                if budget <= 0:
+                    raise TimeBudgetError(
+                        f"The document took longer than its time budget of {options.time_budget:g} s "
+                        f"and was stopped at page {page.number} of {total}."
+                    )
+            ocr = engine.run(page.pixels, replace(options, time_budget=budget))
+            result = PageResult(page.number, ocr.width, ocr.height, "ocr", ocr.lines)
+        pages.append(result)
+        if on_page is not None:
+            on_page(result, total)
+    return DocumentResult(pages, time.perf_counter() - started)
+
+
+def _page_count(data: bytes) -> int:
+    if document_kind(data) == "pdf":
+        try:
+            pdf = pdfium.PdfDocument(data)
+        except pdfium.PdfiumError:
+            return 0
+        try:
+            return len(pdf)
+        finally:
+            pdf.close()
+    try:
+        with Image.open(io.BytesIO(data), formats=["TIFF"]) as image:
+            return int(getattr(image, "n_frames", 1))
+    except Exception:
+        return 0

@@ -43,6 +43,12 @@ class UnsupportedImageError(ImageError):
     code = "unsupported_image"
 
 
+class TooManyPagesError(ImageError):
+    """A PDF or multi-page TIFF has more pages than the configured cap (refused whole, never truncated)."""
+
+    code = "too_many_pages"
+
+
 class ModelError(OcrError):
     """The model files are missing, corrupt or inconsistent with their manifest."""
 
