@@ -45,9 +45,10 @@ class TextRun:
 
 @dataclass(frozen=True)
 class Page:
-    """One page: its size at the rendering resolution, and either its pixels (BGR) or its text layer."""
+    """One page, ``number`` of ``count``: its rendered size, and its pixels (BGR) or its text layer."""
 
     number: int
+    count: int
     width: int
     height: int
     pixels: np.ndarray | None = None
@@ -140,10 +141,10 @@ def _pdf_pages(data: bytes, limits: DocumentLimits) -> Iterator[Page]:
                 width, height = math.ceil(width_pt * scale), math.ceil(height_pt * scale)
                 runs = _text_layer(page, height_pt, scale) if limits.use_text_layer else None
                 if runs:
-                    result = Page(index + 1, width, height, text=runs)
+                    result = Page(index + 1, len(points), width, height, text=runs)
                 else:
                     pixels = np.ascontiguousarray(page.render(scale=scale).to_numpy()[:, :, :3])
-                    result = Page(index + 1, pixels.shape[1], pixels.shape[0], pixels=pixels)
+                    result = Page(index + 1, len(points), pixels.shape[1], pixels.shape[0], pixels=pixels)
             finally:
                 page.close()
             yield result
@@ -186,7 +187,7 @@ def _tiff_pages(data: bytes, limits: DocumentLimits) -> Iterator[Page]:
                 image.seek(index)
                 image.load()
                 pixels = pil_to_bgr(image)
-                yield Page(index + 1, pixels.shape[1], pixels.shape[0], pixels=pixels)
+                yield Page(index + 1, image.n_frames, pixels.shape[1], pixels.shape[0], pixels=pixels)
     except ImageError:
         raise
     except Exception as exc:
@@ -227,7 +228,6 @@ def read_document(
     options = options or OcrOptions()
     started = time.perf_counter()
     pages: list[PageResult] = []
-    total = _page_count(data)
     for page in iter_pages(data, limits):
         if page.text is not None:
             lines = [TextLine(text=run.text, confidence=1.0, box=run.box) for run in page.text]
@@ -239,28 +239,11 @@ def read_document(
                 if budget <= 0:
                     raise TimeBudgetError(
                         f"The document took longer than its time budget of {options.time_budget:g} s "
-                        f"and was stopped at page {page.number} of {total}."
+                        f"and was stopped at page {page.number} of {page.count}."
                     )
             ocr = engine.run(page.pixels, replace(options, time_budget=budget))
             result = PageResult(page.number, ocr.width, ocr.height, "ocr", ocr.lines)
         pages.append(result)
         if on_page is not None:
-            on_page(result, total)
+            on_page(result, page.count)
     return DocumentResult(pages, time.perf_counter() - started)
-
-
-def _page_count(data: bytes) -> int:
-    if document_kind(data) == "pdf":
-        try:
-            pdf = pdfium.PdfDocument(data)
-        except pdfium.PdfiumError:
-            return 0
-        try:
-            return len(pdf)
-        finally:
-            pdf.close()
-    try:
-        with Image.open(io.BytesIO(data), formats=["TIFF"]) as image:
-            return int(getattr(image, "n_frames", 1))
-    except Exception:
-        return 0
