@@ -25,6 +25,8 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -198,26 +200,31 @@ class OcrApp:
             )
         return engine
 
-    def _run(self, engine: OcrEngine, image: bytes, options: OcrOptions) -> OcrResult:
-        """Run one OCR job through the admission gate, with its metrics; library errors propagate."""
+    @contextmanager
+    def _admitted(self) -> Iterator[None]:
+        """Hold an inference slot (waiting in the bounded queue), counted in flight; a full queue is 429."""
         self.metrics.in_flight.inc()
         try:
-            with self.admission.slot():
-                result = engine.run(image, options)
-        except QueueFullError as exc:
-            raise ApiError(429, "too_many_requests", str(exc), {"Retry-After": RETRY_AFTER_SECONDS}) from None
+            try:
+                with self.admission.slot():
+                    yield
+            except QueueFullError as exc:
+                raise ApiError(
+                    429, "too_many_requests", str(exc), {"Retry-After": RETRY_AFTER_SECONDS}
+                ) from None
         finally:
             self.metrics.in_flight.dec()
-        self.metrics.observe_stages(result.timings)
-        self.metrics.images.inc()
-        self.metrics.lines.inc(len(result.lines))
-        return result
 
     def _read(self, data: bytes, options: OcrOptions, request_id: str) -> OcrResult | DocumentResult:
         """OCR an image, or every page of a PDF / multi-page TIFF, through the admission gate."""
         engine = self._engine()
         if document_kind(data) is None:
-            return self._run(engine, data, replace(options, time_budget=self.settings.time_budget))
+            with self._admitted():
+                result = engine.run(data, replace(options, time_budget=self.settings.time_budget))
+            self.metrics.observe_stages(result.timings)
+            self.metrics.images.inc()
+            self.metrics.lines.inc(len(result.lines))
+            return result
         limits = DocumentLimits(
             dpi=self.settings.pdf_dpi,
             max_pages=self.settings.max_pages,
@@ -240,14 +247,8 @@ class OcrApp:
             )
 
         budgeted = replace(options, time_budget=self.settings.document_time_budget)
-        self.metrics.in_flight.inc()
-        try:
-            with self.admission.slot():
-                return read_document(engine, data, budgeted, limits, progress)
-        except QueueFullError as exc:
-            raise ApiError(429, "too_many_requests", str(exc), {"Retry-After": RETRY_AFTER_SECONDS}) from None
-        finally:
-            self.metrics.in_flight.dec()
+        with self._admitted():
+            return read_document(engine, data, budgeted, limits, progress)
 
     def _ocr_for_event(self, data: bytes, request_id: str) -> tuple[dict[str, Any], int]:
         result = self._read(data, OcrOptions(), request_id)
