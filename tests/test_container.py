@@ -101,6 +101,7 @@ def test_dockerignore_keeps_the_image_to_runtime_files():
         "model/manifest.json",
         "model/ppocrv6-small",
         "model/ppocrv6-tiny",
+        "model/page",
     }
     manifest = json.loads((ROOT / "model" / "manifest.json").read_text(encoding="utf-8"))
     for name in manifest["files"]:  # every model file the manifest names is in the build context
