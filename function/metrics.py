@@ -20,7 +20,7 @@ from prometheus_client import (
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 #: Inference stage buckets (seconds).
 STAGE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-STAGES = ("decode", "detect", "classify", "recognize", "order", "total")
+STAGES = ("decode", "orient_page", "detect", "classify", "recognize", "order", "total")
 
 
 class Metrics:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import io
 
 import numpy as np
+import pypdfium2 as pdfium
 import pytest
 from conftest import image_bytes
 from PIL import Image
 
 from function.ocr import OcrOptions
-from function.ocr.document import DocumentLimits, document_kind, load_pages
+from function.ocr.document import DocumentLimits, document_kind, load_pages, read_document
 from function.ocr.errors import ImageTooLargeError, NotAnImageError, TooManyPagesError
 
 
@@ -128,3 +129,97 @@ def test_pages_feed_the_engine_like_images(engine):
     pages = load_pages(tiff([receipt(), receipt().rotate(180)]))
     results = [engine.run(p.pixels, OcrOptions()) for p in pages]
     assert [squash(results[0].lines[0].text), squash(results[1].lines[0].text)] == ["美味小馆", "美味小馆"]
+
+
+def turned(image: Image.Image, angle: int) -> Image.Image:
+    """*image* with its content turned *angle* degrees clockwise (PIL turns counter-clockwise)."""
+    return image.rotate(-angle, expand=True)
+
+
+def with_rotate(pdf: bytes, angle: int) -> bytes:
+    """The PDF with ``/Rotate angle`` on every page (how viewers and scanners mark a turned page)."""
+    document = pdfium.PdfDocument(pdf)
+    try:
+        for index in range(len(document)):
+            document[index].set_rotation(angle)
+        out = io.BytesIO()
+        document.save(out)
+        return out.getvalue()
+    finally:
+        document.close()
+
+
+def bounds(box: list[list[int]]) -> tuple[int, int, int, int]:
+    xs, ys = [p[0] for p in box], [p[1] for p in box]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def test_turned_pages_are_read_upright_and_report_their_angle(engine, expected):
+    want = [squash(t) for t in expected["receipt.png"]["lines"]]
+    pdf = image_pdf([turned(receipt(), a) for a in (0, 90, 180, 270)])
+    result = read_document(engine, pdf, limits=DocumentLimits(dpi=100))
+    assert [p.angle for p in result.pages] == [0, 90, 180, 270]
+    for page in result.pages:
+        assert [squash(line.text) for line in page.lines] == want, f"page {page.number}"
+        upright = (page.width, page.height) if page.angle in (0, 180) else (page.height, page.width)
+        assert upright == (520, 546)
+        for line in page.lines:
+            x0, y0, x1, y1 = bounds(line.box)
+            assert 0 <= x0 < x1 <= page.width and 0 <= y0 < y1 <= page.height
+    # Boxes are on the page as given, first point at the text's own top-left: on the page turned 90°
+    # clockwise the title is near the right edge and reads downwards.
+    title = result.pages[1].lines[0].box
+    assert bounds(title)[0] > result.pages[1].width * 0.75
+    assert title[1][1] > title[0][1] and abs(title[1][0] - title[0][0]) < 5
+
+
+def test_page_orientation_can_be_turned_off(engine):
+    pdf = image_pdf([turned(receipt(), 90)])
+    (page,) = read_document(engine, pdf, OcrOptions(), DocumentLimits(dpi=100)).pages
+    assert page.angle is None
+
+
+def test_pdf_rotate_is_followed_for_rendered_and_text_layer_pages(engine, expected):
+    scanned = with_rotate(image_pdf([receipt()]), 90)
+    (page,) = read_document(engine, scanned, limits=DocumentLimits(dpi=100)).pages
+    assert page.angle == 90 and (page.width, page.height) == (546, 520)
+    assert [squash(line.text) for line in page.lines] == [squash(t) for t in expected["receipt.png"]["lines"]]
+
+    born_digital = with_rotate(text_pdf(["Invoice 2024-0815", "Total 1286.75", "Paid by card"]), 90)
+    (page,) = read_document(engine, born_digital, limits=DocumentLimits(dpi=72)).pages
+    assert page.source == "text-layer" and page.angle == 90 and (page.width, page.height) == (792, 612)
+    assert [line.text for line in page.lines] == ["Invoice 2024-0815", "Total 1286.75", "Paid by card"]
+    first = page.lines[0].box  # 700 pt up a 792 pt page, turned 90° clockwise: near the right edge
+    assert first[0][0] > 650 and first[1][1] > first[0][1]
+
+
+def test_word_boxes_from_the_ctc_alignment_match_the_words_on_the_page(engine):
+    lines = [
+        "Invoice No. 2024-0815 dated 12 June",
+        "Total due: 1,286.75 EUR",
+        "Pay to ACME Trading within 30 days",
+    ]
+    pdf = text_pdf(lines)
+    # The same page twice: its text layer says where each word really is; OCR reads the rendered pixels.
+    (truth,) = load_pages(pdf, DocumentLimits(dpi=150))
+    (pixels,) = load_pages(pdf, DocumentLimits(dpi=150, use_text_layer=False))
+    real = [(w.text, bounds(w.box)) for run in truth.text for w in run.words]
+    read = engine.run(pixels.pixels, OcrOptions(words=True))
+    found = [(w.text, bounds(w.box)) for line in read.lines for w in line.words]
+    assert [t for t, _ in found] == [t for t, _ in real] == " ".join(lines).split()
+    overlaps = []
+    for (_, (a0, ay0, a1, ay1)), (_, (b0, by0, b1, by1)) in zip(real, found, strict=True):
+        overlaps.append((min(a1, b1) - max(a0, b0)) / (max(a1, b1) - min(a0, b0)))
+        assert a0 <= (b0 + b1) / 2 <= a1  # the box is centred on its own word
+        assert by0 <= (ay0 + ay1) / 2 <= by1
+    assert min(overlaps) >= 0.6 and float(np.median(overlaps)) >= 0.85, overlaps
+
+
+def test_words_are_only_computed_when_asked(engine):
+    result = engine.run(image_bytes("receipt.png"))
+    assert result.lines and all(line.words == () for line in result.lines)
+    chinese = engine.run(image_bytes("receipt.png"), OcrOptions(words=True)).lines[0]
+    # Ideographs are words of their own, left to right along the line.
+    assert [w.text for w in chinese.words] == list(squash(chinese.text))
+    lefts = [bounds(w.box)[0] for w in chinese.words]
+    assert lefts == sorted(lefts)

@@ -18,13 +18,24 @@ def crop_quad(image: np.ndarray, quad: np.ndarray) -> np.ndarray:
     how the recognizer reads vertical text.
     """
     tl, tr, br, bl = quad.astype(np.float32)
-    width = max(np.linalg.norm(tr - tl), np.linalg.norm(br - bl))
-    height = max(np.linalg.norm(bl - tl), np.linalg.norm(br - tr))
-    w, h = max(1, round(width)), max(1, round(height))
+    w, h = _warp_size(quad)
     target = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32)
     matrix = cv2.getPerspectiveTransform(np.stack([tl, tr, br, bl]), target)
     crop = cv2.warpPerspective(image, matrix, (w, h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
     return turn_if_vertical(crop)
+
+
+def _warp_size(quad: np.ndarray) -> tuple[int, int]:
+    tl, tr, br, bl = quad.astype(np.float32)
+    width = max(np.linalg.norm(tr - tl), np.linalg.norm(br - bl))
+    height = max(np.linalg.norm(bl - tl), np.linalg.norm(br - tr))
+    return max(1, round(width)), max(1, round(height))
+
+
+def crop_turns(quad: np.ndarray) -> bool:
+    """Whether :func:`crop_quad` turns this quad's crop 90° (it is a vertical text column)."""
+    w, h = _warp_size(quad)
+    return h >= VERTICAL_RATIO * w
 
 
 def turn_if_vertical(crop: np.ndarray) -> np.ndarray:

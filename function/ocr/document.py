@@ -8,18 +8,20 @@ coordinates of the rendered page) instead of pixels, so it need not be OCRed.
 
 from __future__ import annotations
 
+import ctypes
 import io
 import math
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
 from PIL import Image
 
 from .decode import pil_to_bgr
-from .engine import OcrEngine, OcrOptions, TextLine
+from .engine import OcrEngine, OcrOptions, TextLine, Word
 from .errors import (
     EmptyImageError,
     ImageError,
@@ -28,6 +30,9 @@ from .errors import (
     TimeBudgetError,
     TooManyPagesError,
 )
+from .order import reading_order
+from .page_orient import to_page
+from .words import is_ideograph
 
 DEFAULT_DPI = 200
 DEFAULT_MAX_PAGES = 50
@@ -37,15 +42,23 @@ _TIFF_MAGIC = (b"II*\x00", b"MM\x00*")
 
 @dataclass(frozen=True)
 class TextRun:
-    """A piece of a page's text layer and its box (TL, TR, BR, BL in pixels of the rendered page)."""
+    """A piece of a page's text layer and its box (TL, TR, BR, BL in pixels of the rendered page).
+
+    ``words`` are its words with the boxes of their characters as the PDF places them.
+    """
 
     text: str
     box: list[list[int]]
+    words: tuple[Word, ...] = ()
 
 
 @dataclass(frozen=True)
 class Page:
-    """One page, ``number`` of ``count``: its rendered size, and its pixels (BGR) or its text layer."""
+    """One page, ``number`` of ``count``: its rendered size, and its pixels (BGR) or its text layer.
+
+    ``dpi`` is the resolution of the pixels when known (the rendering resolution of a PDF, the TIFF's tag).
+    ``rotation`` is a text-layer page's ``/Rotate`` (clockwise degrees): how far its text is turned.
+    """
 
     number: int
     count: int
@@ -53,6 +66,8 @@ class Page:
     height: int
     pixels: np.ndarray | None = None
     text: list[TextRun] | None = None
+    dpi: float | None = None
+    rotation: int = 0
 
 
 @dataclass(frozen=True)
@@ -139,12 +154,16 @@ def _pdf_pages(data: bytes, limits: DocumentLimits) -> Iterator[Page]:
             page = pdf[index]
             try:
                 width, height = math.ceil(width_pt * scale), math.ceil(height_pt * scale)
-                runs = _text_layer(page, height_pt, scale) if limits.use_text_layer else None
+                runs = _text_layer(page, width, height) if limits.use_text_layer else None
                 if runs:
-                    result = Page(index + 1, len(points), width, height, text=runs)
+                    rotation = page.get_rotation()
+                    result = Page(
+                        index + 1, len(points), width, height, text=runs, dpi=limits.dpi, rotation=rotation
+                    )
                 else:
                     pixels = np.ascontiguousarray(page.render(scale=scale).to_numpy()[:, :, :3])
-                    result = Page(index + 1, len(points), pixels.shape[1], pixels.shape[0], pixels=pixels)
+                    h, w = pixels.shape[:2]
+                    result = Page(index + 1, len(points), w, h, pixels=pixels, dpi=limits.dpi)
             finally:
                 page.close()
             yield result
@@ -154,24 +173,105 @@ def _pdf_pages(data: bytes, limits: DocumentLimits) -> Iterator[Page]:
         pdf.close()
 
 
-def _text_layer(page: pdfium.PdfPage, height_pt: float, scale: float) -> list[TextRun]:
-    """Read the page's text runs with their boxes; empty when the page has no usable text."""
+def _text_layer(page: pdfium.PdfPage, width: int, height: int) -> list[TextRun]:
+    """Read the page's text runs with their boxes and words; empty when the page has no usable text.
+
+    Boxes are mapped by pdfium from PDF user space onto the rendered *width* × *height* pixels, so a
+    page's crop box offset and its ``/Rotate`` are accounted for (a quad's first point stays the text's
+    own top-left). Runs of a turned page are put in reading order on the upright page (pdfium lists
+    them in the order they lie on the turned one).
+    """
     textpage = page.get_textpage()
     try:
-        if textpage.count_chars() == 0:
+        count = textpage.count_chars()
+        if count == 0:
             return []
+        rotation = page.get_rotation()
+        # pdfium adds its rotate argument to the page's own: cancelling it gives upright coordinates.
+        undo = (4 - rotation // 90) % 4
+        up_w, up_h = (height, width) if rotation in (90, 270) else (width, height)
+        device_x, device_y = ctypes.c_int(), ctypes.c_int()
+
+        def point(x: float, y: float) -> list[int]:
+            pdfium_c.FPDF_PageToDevice(
+                page, 0, 0, up_w, up_h, undo, x, y, ctypes.byref(device_x), ctypes.byref(device_y)
+            )
+            return [device_x.value, device_y.value]
+
+        def box(left: float, bottom: float, right: float, top: float) -> list[list[int]]:
+            return [point(left, top), point(right, top), point(right, bottom), point(left, bottom)]
+
+        rects = [textpage.get_rect(i) for i in range(textpage.count_rects())]
+        chars = [(textpage.get_text_range(i, 1), textpage.get_charbox(i)) for i in range(count)]
+        owner = _rect_of_chars([b for _, b in chars], rects)
         runs = []
-        for i in range(textpage.count_rects()):
-            left, bottom, right, top = textpage.get_rect(i)
+        for index, (left, bottom, right, top) in enumerate(rects):
             text = " ".join(textpage.get_text_bounded(left, bottom, right, top).split())
             if not text:
                 continue
-            x0, x1 = round(left * scale), round(right * scale)
-            y0, y1 = round((height_pt - top) * scale), round((height_pt - bottom) * scale)
-            runs.append(TextRun(text, [[x0, y0], [x1, y0], [x1, y1], [x0, y1]]))
+            mine = [chars[k] for k in np.flatnonzero(owner == index)]
+            words = tuple(Word(word, 1.0, box(*bounds)) for word, bounds in _pdf_words(mine))
+            runs.append(TextRun(text, box(left, bottom, right, top), words))
+        if rotation:
+            runs = [runs[k] for k in reading_order([np.array(r.box, np.float32) for r in runs])]
+            runs = [_turn_run(r, rotation, width, height) for r in runs]
         return runs
     finally:
         textpage.close()
+
+
+def _turn_run(run: TextRun, rotation: int, width: int, height: int) -> TextRun:
+    """Map a run found on the upright page onto the page as displayed (turned *rotation* clockwise)."""
+    words = tuple(replace(w, box=to_page(w.box, rotation, width, height)) for w in run.words)
+    return TextRun(run.text, to_page(run.box, rotation, width, height), words)
+
+
+def _rect_of_chars(
+    boxes: list[tuple[float, float, float, float]], rects: list[tuple[float, float, float, float]]
+) -> np.ndarray:
+    """Index of the text rect that holds each character's centre (-1 for none)."""
+    if not boxes or not rects:
+        return np.full(len(boxes), -1)
+    b = np.asarray(boxes, dtype=np.float64)
+    r = np.asarray(rects, dtype=np.float64)
+    cx, cy = (b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2
+    inside = (
+        (cx[:, None] >= r[None, :, 0])
+        & (cx[:, None] <= r[None, :, 2])
+        & (cy[:, None] >= r[None, :, 1])
+        & (cy[:, None] <= r[None, :, 3])
+    )
+    return np.where(inside.any(axis=1), inside.argmax(axis=1), -1)
+
+
+def _pdf_words(
+    chars: list[tuple[str, tuple[float, float, float, float]]],
+) -> Iterator[tuple[str, tuple[float, float, float, float]]]:
+    """Group a run's characters into words (split at spaces; each ideograph alone) with their bounds."""
+    current: list[tuple[str, tuple[float, float, float, float]]] = []
+
+    def close() -> Iterator[tuple[str, tuple[float, float, float, float]]]:
+        if current:
+            text = "".join(c for c, _ in current)
+            bounds = (
+                min(b[0] for _, b in current),
+                min(b[1] for _, b in current),
+                max(b[2] for _, b in current),
+                max(b[3] for _, b in current),
+            )
+            current.clear()
+            yield text, bounds
+
+    for char, bounds in chars:
+        if not char.strip():
+            yield from close()
+        elif is_ideograph(char):
+            yield from close()
+            current.append((char, bounds))
+            yield from close()
+        else:
+            current.append((char, bounds))
+    yield from close()
 
 
 def _tiff_pages(data: bytes, limits: DocumentLimits) -> Iterator[Page]:
@@ -187,22 +287,41 @@ def _tiff_pages(data: bytes, limits: DocumentLimits) -> Iterator[Page]:
                 image.seek(index)
                 image.load()
                 pixels = pil_to_bgr(image)
-                yield Page(index + 1, image.n_frames, pixels.shape[1], pixels.shape[0], pixels=pixels)
+                h, w = pixels.shape[:2]
+                yield Page(index + 1, image.n_frames, w, h, pixels=pixels, dpi=_tiff_dpi(image))
     except ImageError:
         raise
     except Exception as exc:
         raise NotAnImageError("The TIFF data is truncated or corrupt.") from exc
 
 
+def _tiff_dpi(image: Image.Image) -> float | None:
+    dpi = image.info.get("dpi")
+    try:
+        value = float(dpi[0]) if dpi else 0.0
+    except (TypeError, ValueError, IndexError):
+        return None
+    return value if 0 < value <= 10_000 else None
+
+
 @dataclass(frozen=True)
 class PageResult:
-    """The lines of one page, and where they came from: ``ocr`` or the PDF's ``text-layer``."""
+    """The lines of one page, and where they came from: ``ocr`` or the PDF's ``text-layer``.
+
+    ``angle`` is how far the page's content was turned clockwise (0/90/180/270): as found by the page
+    orientation step, or a text-layer page's ``/Rotate``; ``None`` when the orientation step was off.
+    Boxes are always in the pixels of the page as given. ``dpi`` is the page's resolution when known.
+    ``timings`` holds the OCR stages' seconds (empty for a text-layer page).
+    """
 
     number: int
     width: int
     height: int
     source: str
     lines: list[TextLine]
+    angle: int | None = None
+    dpi: float | None = None
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -222,16 +341,19 @@ def read_document(
 ) -> DocumentResult:
     """OCR every page of a PDF or multi-page TIFF (text-layer pages are taken as they are).
 
+    Without *options*, pages are turned upright before OCR (``OcrOptions(orient_page=True)``).
     ``options.time_budget`` bounds the whole document: each page gets what is left of it. *on_page* is
     called after each page with the page's result and the number of pages (for progress reporting).
     """
-    options = options or OcrOptions()
+    options = options or OcrOptions(orient_page=True)
     started = time.perf_counter()
     pages: list[PageResult] = []
     for page in iter_pages(data, limits):
         if page.text is not None:
-            lines = [TextLine(text=run.text, confidence=1.0, box=run.box) for run in page.text]
-            result = PageResult(page.number, page.width, page.height, "text-layer", lines)
+            lines = [TextLine(run.text, 1.0, run.box, run.words) for run in page.text]
+            result = PageResult(
+                page.number, page.width, page.height, "text-layer", lines, page.rotation, page.dpi
+            )
         else:
             budget = options.time_budget
             if budget is not None:
@@ -242,7 +364,9 @@ def read_document(
                         f"and was stopped at page {page.number} of {page.count}."
                     )
             ocr = engine.run(page.pixels, replace(options, time_budget=budget))
-            result = PageResult(page.number, ocr.width, ocr.height, "ocr", ocr.lines)
+            result = PageResult(
+                page.number, ocr.width, ocr.height, "ocr", ocr.lines, ocr.angle, page.dpi, ocr.timings
+            )
         pages.append(result)
         if on_page is not None:
             on_page(result, page.count)

@@ -6,20 +6,22 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import onnxruntime as ort
 
-from .crop import crop_quad, turn_if_vertical
+from .crop import crop_quad, crop_turns, turn_if_vertical
 from .decode import DEFAULT_MAX_PIXELS, decode_image
 from .detect import Detector, DetectorParams
 from .errors import TimeBudgetError, UnsupportedImageError
 from .models import ModelSet, load_charset
 from .order import reading_order
 from .orient import NOMINATE_THRESHOLD, OrientationClassifier
+from .page_orient import PageOrientationClassifier, to_page, upright
 from .recognize import BatchPolicy, RecognizedText, Recognizer
 from .runtime import create_session
+from .words import along, split_words
 
 
 @dataclass(frozen=True)
@@ -27,33 +29,57 @@ class OcrOptions:
     """Per-call options. They never change the engine; each call gets its own.
 
     ``detect=False`` is single-line mode: the whole image is one text line and detection is skipped.
+    ``orient_page=True`` finds whether the whole image is turned 0/90/180/270 degrees and reads it upright
+    (boxes stay in the coordinates of the image as given); the result's ``angle`` says what was found.
+    ``words=True`` also cuts every line into words with boxes, from the recognizer's CTC alignment.
     Lines with a confidence under ``min_confidence`` or with no text are left out. ``time_budget`` (seconds)
     cuts the call off with :class:`TimeBudgetError` once it has run that long: a model run in progress
     is stopped through onnxruntime's terminate flag, and the check is repeated between stages.
     """
 
     detect: bool = True
+    orient_page: bool = False
+    words: bool = False
     min_confidence: float = 0.5
     time_budget: float | None = None
 
 
 @dataclass(frozen=True)
-class TextLine:
-    """One recognized line: its text, confidence (0–1) and quad (TL, TR, BR, BL) in image pixels."""
+class Word:
+    """One word of a line: its text, confidence (0–1) and quad (TL, TR, BR, BL in the text's own frame)."""
 
     text: str
     confidence: float
     box: list[list[int]]
 
 
+@dataclass(frozen=True)
+class TextLine:
+    """One recognized line: its text, confidence (0–1) and quad (TL, TR, BR, BL) in image pixels.
+
+    ``words`` is filled only when the call asked for them (``OcrOptions.words``).
+    """
+
+    text: str
+    confidence: float
+    box: list[list[int]]
+    words: tuple[Word, ...] = ()
+
+
 @dataclass
 class OcrResult:
-    """The lines of one image in reading order, the image size, and seconds spent per stage."""
+    """The lines of one image in reading order, the image size, and seconds spent per stage.
+
+    ``angle`` is how far the content was turned clockwise (0, 90, 180 or 270) when the call asked for
+    ``orient_page``, else ``None``: the page classifier's verdict, corrected by 180° when most lines
+    still read upside down once the page was turned.
+    """
 
     lines: list[TextLine]
     width: int
     height: int
     timings: dict[str, float] = field(default_factory=dict)
+    angle: int | None = None
 
 
 class OcrEngine:
@@ -70,7 +96,7 @@ class OcrEngine:
     ) -> None:
         self.models = models
         self.max_pixels = max_pixels
-        det, rec, cls = models.detector, models.recognizer, models.classifier
+        det, rec, cls, page = models.detector, models.recognizer, models.classifier, models.page_classifier
         self.detector = Detector(
             create_session(det.path, threads), mean=det.mean, std=det.std, params=detector_params
         )
@@ -93,6 +119,18 @@ class OcrEngine:
                 std=cls.std,
             )
         )
+        self.page_classifier = (
+            None
+            if page is None
+            else PageOrientationClassifier(
+                create_session(page.path, threads),
+                size=page.size,
+                resize=page.resize,
+                mean=page.mean,
+                std=page.std,
+                angles=page.angles,
+            )
+        )
 
     def run(self, image: bytes | np.ndarray, options: OcrOptions | None = None) -> OcrResult:
         """OCR an encoded image (bytes) or a BGR uint8 array; lines come back in reading order."""
@@ -109,8 +147,16 @@ class OcrEngine:
             pixels = image
         else:
             pixels = decode_image(image, max_pixels=self.max_pixels)
-        height, width = pixels.shape[:2]
+        given_height, given_width = pixels.shape[:2]
         mark = _stage(timings, "decode", started)
+
+        turned = 0
+        if options.orient_page and self.page_classifier is not None:
+            budget.check()
+            turned = budget.call(self.page_classifier.classify, pixels).angle
+            pixels = upright(pixels, turned)
+            mark = _stage(timings, "orient_page", mark)
+        height, width = pixels.shape[:2]
 
         budget.check()
         if options.detect:
@@ -130,10 +176,13 @@ class OcrEngine:
         texts, flipped = self._confirm_flips(crops, texts, flipped, budget)
         mark = _stage(timings, "recognize", mark)
 
-        lines = self._assemble(quads, texts, flipped, width, height, options)
+        lines, page_flipped = self._assemble(quads, texts, flipped, width, height, options)
+        if turned:
+            lines = [_turn_line(ln, turned, given_width, given_height) for ln in lines]
         _stage(timings, "order", mark)
         timings["total"] = time.perf_counter() - started
-        return OcrResult(lines=lines, width=width, height=height, timings=timings)
+        angle = (turned + 180 * page_flipped) % 360 if options.orient_page else None
+        return OcrResult(lines, given_width, given_height, timings, angle)
 
     def _find_upside_down(self, crops: list[np.ndarray], budget: _Budget) -> np.ndarray:
         if self.classifier is None or not crops:
@@ -166,12 +215,13 @@ class OcrEngine:
         width: int,
         height: int,
         options: OcrOptions,
-    ) -> list[TextLine]:
+    ) -> tuple[list[TextLine], bool]:
+        """Build the kept lines in reading order; also tell whether most of them were read upside down."""
         keep = [i for i, t in enumerate(texts) if t.text and t.confidence >= options.min_confidence]
         # A line read upside down has its first character at its quad's bottom-right: rotate the point
         # order so TL is the text's own top-left.
         oriented = {i: (np.roll(quads[i], 2, axis=0) if flipped[i] else quads[i]) for i in keep}
-        page_flipped = keep and flipped[keep].sum() * 2 > len(keep)
+        page_flipped = bool(keep) and int(flipped[keep].sum()) * 2 > len(keep)
         if page_flipped:
             # Most lines are upside down: the page is. Order in the turned page's coordinates.
             turn = np.array([width - 1, height - 1], dtype=np.float32)
@@ -182,8 +232,23 @@ class OcrEngine:
         for k in order:
             i = keep[k]
             box = [[round(float(x)), round(float(y))] for x, y in oriented[i]]
-            lines.append(TextLine(text=texts[i].text, confidence=round(texts[i].confidence, 4), box=box))
-        return lines
+            words = ()
+            if options.words:
+                # The quad in the crop's reading direction: a turned column starts at its top-right.
+                along_text = np.roll(oriented[i], -1, axis=0) if crop_turns(quads[i]) else oriented[i]
+                words = tuple(
+                    Word(w.text, round(w.confidence, 4), along(along_text, w.start, w.end))
+                    for w in split_words(texts[i].text, texts[i].spans, texts[i].scores)
+                )
+            confidence = round(texts[i].confidence, 4)
+            lines.append(TextLine(text=texts[i].text, confidence=confidence, box=box, words=words))
+        return lines, page_flipped
+
+
+def _turn_line(line: TextLine, angle: int, width: int, height: int) -> TextLine:
+    """Map a line (and its words) found on the upright page back onto the page as given."""
+    words = tuple(replace(w, box=to_page(w.box, angle, width, height)) for w in line.words)
+    return replace(line, box=to_page(line.box, angle, width, height), words=words)
 
 
 def _better(candidate: RecognizedText, current: RecognizedText) -> bool:

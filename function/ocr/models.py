@@ -52,13 +52,26 @@ class ClassifierSpec:
 
 
 @dataclass(frozen=True)
+class PageClassifierSpec:
+    """A 0/90/180/270 page orientation classifier (short side resized, centre crop ``size``×``size``)."""
+
+    path: Path
+    size: int = 224
+    resize: int = 256
+    mean: tuple[float, float, float] = IMAGENET_MEAN
+    std: tuple[float, float, float] = IMAGENET_STD
+    angles: tuple[int, ...] = (0, 90, 180, 270)
+
+
+@dataclass(frozen=True)
 class ModelSet:
-    """A named detector + recognizer (+ optional line orientation classifier)."""
+    """A named detector + recognizer (+ optional line and page orientation classifiers)."""
 
     name: str
     detector: DetectorSpec
     recognizer: RecognizerSpec
     classifier: ClassifierSpec | None = None
+    page_classifier: PageClassifierSpec | None = None
 
 
 def load_charset(path: Path) -> list[str]:
@@ -105,6 +118,7 @@ def load_model_set(model_dir: Path = DEFAULT_MODEL_DIR, name: str | None = None)
         return path
 
     det, rec, cls = entry["detector"], entry["recognizer"], entry.get("classifier")
+    page = entry.get("page_classifier")
     return ModelSet(
         name=chosen,
         detector=DetectorSpec(
@@ -128,4 +142,20 @@ def load_model_set(model_dir: Path = DEFAULT_MODEL_DIR, name: str | None = None)
             mean=_triple(cls.get("mean"), HALF),
             std=_triple(cls.get("std"), HALF),
         ),
+        page_classifier=None
+        if page is None
+        else PageClassifierSpec(
+            path=existing(page["file"]),
+            size=int(page.get("size", 224)),
+            resize=int(page.get("resize", 256)),
+            mean=_triple(page.get("mean"), IMAGENET_MEAN),
+            std=_triple(page.get("std"), IMAGENET_STD),
+            angles=_angles(page.get("angles", [0, 90, 180, 270])),
+        ),
     )
+
+
+def _angles(value: object) -> tuple[int, ...]:
+    if not isinstance(value, list) or sorted(value) != [0, 90, 180, 270]:
+        raise ModelError(f"page classifier angles must be 0, 90, 180 and 270 in some order, got {value!r}")
+    return tuple(int(v) for v in value)

@@ -16,10 +16,17 @@ from .normalize import Normalizer
 
 @dataclass(frozen=True)
 class RecognizedText:
-    """The text of one crop and its confidence (mean probability of the kept characters; 0 if empty)."""
+    """The text of one crop and its confidence (mean probability of the kept characters; 0 if empty).
+
+    ``spans`` is the CTC alignment: for each character of ``text``, the start and end of the frames that
+    emitted it, as fractions of the crop's width (0 = left edge, 1 = right edge). ``scores`` holds each
+    character's probability.
+    """
 
     text: str
     confidence: float
+    spans: tuple[tuple[float, float], ...] = ()
+    scores: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -107,7 +114,8 @@ class Recognizer:
         for group in self.batches(widths):
             batch = self._prepare([crops[i] for i in group], [widths[i] for i in group])
             probs = self._session.run(None, {self._input: batch}, run_options)[0]
-            for i, decoded in zip(group, self.decode(probs), strict=True):
+            content = [widths[i] / batch.shape[3] for i in group]
+            for i, decoded in zip(group, self.decode(probs, content), strict=True):
                 results[i] = decoded
         return results
 
@@ -121,20 +129,39 @@ class Recognizer:
             self._normalize.into(resized, batch[slot, :, :, :width])
         return batch
 
-    def decode(self, probs: np.ndarray) -> list[RecognizedText]:
-        """Greedy CTC decode of an ``N×T×C`` probability tensor."""
+    def decode(self, probs: np.ndarray, content: Sequence[float] | None = None) -> list[RecognizedText]:
+        """Greedy CTC decode of an ``N×T×C`` probability tensor.
+
+        *content* is, per row, the share of the (padded) input width the crop's pixels fill; it scales
+        the character spans to the crop (1.0 for each row when not given).
+        """
         best = probs.argmax(axis=2)
         score = np.take_along_axis(probs, best[..., None], axis=2)[..., 0]
+        frames = best.shape[1]
         out: list[RecognizedText] = []
-        for labels, scores in zip(best, score, strict=True):
-            keep = labels != 0
-            keep[1:] &= labels[1:] != labels[:-1]
-            chars = labels[keep]
-            if chars.size == 0:
+        for row, (labels, scores) in enumerate(zip(best, score, strict=True)):
+            # Runs of equal labels: each non-blank run is one character, emitted from its first frame.
+            starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
+            ends = np.r_[starts[1:], frames]
+            chosen = labels[starts] != 0
+            if not chosen.any():
                 out.append(RecognizedText("", 0.0))
                 continue
-            text = "".join(self._charset[c] for c in chars)
-            conf = float(scores[keep].mean())
-            stripped = text.strip()
-            out.append(RecognizedText(stripped, conf if stripped else 0.0))
+            starts, ends = starts[chosen], ends[chosen]
+            chars = [self._charset[c] for c in labels[starts]]
+            char_scores = scores[starts]
+            conf = float(char_scores.mean())
+            first = next((k for k, c in enumerate(chars) if c.strip()), len(chars))
+            last = next((k for k in range(len(chars) - 1, -1, -1) if chars[k].strip()), -1)
+            if first > last:
+                out.append(RecognizedText("", 0.0))
+                continue
+            scale = 1.0 / (frames * (content[row] if content is not None else 1.0))
+            spans = tuple(
+                (min(1.0, float(a) * scale), min(1.0, float(b) * scale))
+                for a, b in zip(starts[first : last + 1], ends[first : last + 1], strict=True)
+            )
+            text = "".join(chars[first : last + 1])
+            scores_kept = tuple(float(v) for v in char_scores[first : last + 1])
+            out.append(RecognizedText(text, conf, spans, scores_kept))
         return out
