@@ -49,6 +49,7 @@ from pathlib import Path
 
 from .ocr.decode import DEFAULT_MAX_PIXELS
 from .ocr.detect import DetectorParams
+from .ocr.document import DocumentLimits
 from .ocr.models import DEFAULT_MODEL_DIR
 from .ocr.runtime import resolve_threads
 
@@ -91,6 +92,15 @@ class Settings:
     def probe_threads(self) -> int:
         """Server threads left for probes when every inference slot and queue place is taken."""
         return self.server_threads - self.concurrency - self.max_queue
+
+    def document_limits(self) -> DocumentLimits:
+        """Return the rendering resolution and bounds for PDFs and multi-page TIFFs."""
+        return DocumentLimits(
+            dpi=self.pdf_dpi,
+            max_pages=self.max_pages,
+            max_page_pixels=self.max_pixels,
+            max_total_pixels=self.max_document_pixels,
+        )
 
 
 DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024

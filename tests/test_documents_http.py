@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import xml.etree.ElementTree as ET
 
 import pytest
 import requests
@@ -10,7 +12,9 @@ from cloudevents.conversion import to_binary
 from cloudevents.http import CloudEvent
 from conftest import image_bytes
 from server import running
-from test_document import image_pdf, receipt, text_pdf, tiff
+from test_document import image_pdf, receipt, text_pdf, tiff, turned
+
+XHTML = "{http://www.w3.org/1999/xhtml}"
 
 
 def squash(text: str) -> str:
@@ -42,10 +46,30 @@ def test_pdf_pages_in_order_with_their_source(server, expected):
     want = [squash(t) for t in expected["receipt.png"]["lines"]]
     assert [squash(line["text"]) for line in body["pages"][0]["data"]] == want
     assert squash(body["pages"][1]["data"][0]["text"]) == want[0]  # the upside-down page reads right way up
-    assert (body["pages"][0]["width"], body["pages"][0]["height"]) == (
-        520,
-        546,
-    )  # placed at 100 dpi, read at 100
+    assert (body["pages"][0]["width"], body["pages"][0]["height"]) == (520, 546)  # placed at 100 dpi
+    assert [p["angle"] for p in body["pages"]] == [0, 180]
+
+
+def test_turned_pages_read_upright_unless_told_not_to(server, expected):
+    srv, _ = server
+    pdf = image_pdf([turned(receipt(), 270), turned(receipt(), 90)])
+    body = post(srv, pdf, "application/pdf").json()
+    assert [(p["angle"], p["width"], p["height"]) for p in body["pages"]] == [(270, 546, 520), (90, 546, 520)]
+    want = [squash(t) for t in expected["receipt.png"]["lines"]]
+    assert all([squash(line["text"]) for line in p["data"]] == want for p in body["pages"])
+    plain = post(srv, pdf, "application/pdf", "?orient_page=false").json()
+    assert [p["angle"] for p in plain["pages"]] == [None, None]
+
+
+def test_single_images_can_ask_for_the_page_orientation(server, expected):
+    srv, _ = server
+    png = io.BytesIO()
+    turned(receipt(), 90).save(png, "PNG")
+    body = post(srv, png.getvalue(), "image/png", "?orient_page=true").json()
+    assert body["angle"] == 90 and (body["width"], body["height"]) == (546, 520)
+    assert [squash(line["text"]) for line in body["data"]] == [
+        squash(t) for t in expected["receipt.png"]["lines"]
+    ]
 
 
 def test_text_layer_pages_are_marked_and_exact(server):
@@ -84,7 +108,72 @@ def test_page_cap_is_a_422_not_a_truncation(server):
 def test_single_images_keep_their_shape(server):
     srv, _ = server
     body = post(srv, image_bytes("receipt.png"), "image/png").json()
-    assert "data" in body and "pages" not in body
+    assert "data" in body and "pages" not in body and "angle" not in body
+
+
+def hocr_pages(response: requests.Response) -> list[ET.Element]:
+    """Parse an hOCR answer as XML (it must be well-formed XHTML) and return its ocr_page elements."""
+    assert response.status_code == 200, response.text
+    assert response.headers["Content-Type"].startswith("application/xhtml+xml")
+    root = ET.fromstring(response.content)
+    assert root.tag == f"{XHTML}html"
+    metas = {m.get("name"): m.get("content") for m in root.iter(f"{XHTML}meta") if m.get("name")}
+    assert metas["ocr-system"].startswith("ocrfn")
+    assert {"ocr_page", "ocr_line", "ocrx_word"} <= set(metas["ocr-capabilities"].split())
+    return [e for e in root.iter() if e.get("class") == "ocr_page"]
+
+
+def props(element: ET.Element) -> dict[str, list[str]]:
+    """The hOCR properties in an element's title: ``bbox 1 2 3 4; x_wconf 95`` -> {name: values}."""
+    out = {}
+    for part in element.get("title", "").split(";"):
+        name, *values = part.split()
+        out[name] = values
+    return out
+
+
+def box_of(element: ET.Element) -> tuple[int, int, int, int]:
+    x0, y0, x1, y1 = (int(v) for v in props(element)["bbox"])
+    assert x0 <= x1 and y0 <= y1
+    return x0, y0, x1, y1
+
+
+def test_hocr_has_pages_lines_and_words_with_boxes(server):
+    srv, _ = server
+    pdf = image_pdf([receipt(), turned(receipt(), 90)])
+    json_pages = post(srv, pdf, "application/pdf").json()["pages"]
+    pages = hocr_pages(post(srv, pdf, "application/pdf", "?format=hocr"))
+    assert len(pages) == 2
+    for number, (page, expect) in enumerate(zip(pages, json_pages, strict=True)):
+        assert props(page)["ppageno"] == [str(number)] and props(page)["scan_res"] == ["100", "100"]
+        assert box_of(page) == (0, 0, expect["width"], expect["height"])
+        lines = [e for e in page.iter() if e.get("class") == "ocr_line"]
+        assert [squash("".join(e.itertext())) for e in lines] == [squash(d["text"]) for d in expect["data"]]
+        for line in lines:
+            lx0, ly0, lx1, ly1 = box_of(line)
+            words = [e for e in line if e.get("class") == "ocrx_word"]
+            assert words and all(0 <= int(props(w)["x_wconf"][0]) <= 100 for w in words)
+            for word in words:  # words lie inside their line (a pixel of rounding allowed)
+                x0, y0, x1, y1 = box_of(word)
+                assert lx0 - 1 <= x0 <= x1 <= lx1 + 1 and ly0 - 1 <= y0 <= y1 <= ly1 + 1
+    # On the page turned 90° clockwise the text runs downwards: textangle 270, words top to bottom.
+    turned_lines = [e for e in pages[1].iter() if e.get("class") == "ocr_line"]
+    assert all(props(line)["textangle"] == ["270"] for line in turned_lines)
+    tops = [box_of(w)[1] for w in turned_lines[0]]
+    assert tops == sorted(tops) and len(tops) > 1
+
+
+def test_hocr_of_a_text_layer_page_and_of_a_single_image(server):
+    srv, _ = server
+    (page,) = hocr_pages(
+        post(srv, text_pdf(["Invoice 2024-0815", "Total 1286.75"]), "application/pdf", "?format=hocr")
+    )
+    lines = [e for e in page.iter() if e.get("class") == "ocr_line"]
+    assert [[w.text for w in line] for line in lines] == [["Invoice", "2024-0815"], ["Total", "1286.75"]]
+    (image_page,) = hocr_pages(post(srv, image_bytes("receipt.png"), "image/png", "?format=hocr"))
+    assert box_of(image_page) == (0, 0, 520, 546) and "scan_res" not in props(image_page)
+    words = [e.text for e in image_page.iter() if e.get("class") == "ocrx_word"]
+    assert words[:4] == ["美", "味", "小", "馆"]
 
 
 def test_pdf_through_a_bucket_event_and_progress_in_logs(server):

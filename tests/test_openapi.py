@@ -172,7 +172,7 @@ def test_document_is_valid_openapi_3_1():
     assert SPEC["info"]["title"] == "ocrfn"
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     assert f'version = "{SPEC["info"]["version"]}"' in pyproject
-    assert SPEC_PATH.stat().st_size < 100_000
+    assert SPEC_PATH.stat().st_size < 128_000  # served whole on every /openapi.json: keep it lean
 
 
 def test_every_response_documents_the_request_id():

@@ -39,12 +39,13 @@ from ..ingest import Ingest
 from ..lifecycle import Lifecycle
 from ..metrics import Metrics
 from ..ocr import OcrEngine, OcrError, OcrOptions, OcrResult
-from ..ocr.document import DocumentLimits, DocumentResult, PageResult, document_kind, read_document
+from ..ocr.document import DocumentResult, PageResult, document_kind, read_document
 from ..request_log import log_request
 from ..settings import Settings
 from ..storage import Storage
 from .errors import ApiError, from_ocr_error
 from .events import decode_cloudevent, is_cloudevent, reply, wants_reply
+from .hocr import render_hocr
 from .inputs import parse_json, parse_ocr_request, read_body
 from .outputs import document_payload, document_text, dumps, error_payload, result_payload, result_text
 
@@ -66,6 +67,8 @@ _WEB = Path(__file__).resolve().parents[1] / "web"
 _OPENAPI = Path(__file__).resolve().parent / "openapi.json"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 RETRY_AFTER_SECONDS = "1"
+#: hOCR is XHTML; served as such so browsers and XML tools open it.
+HOCR_TYPE = "application/xhtml+xml; charset=utf-8"
 
 
 class OcrApp:
@@ -215,24 +218,27 @@ class OcrApp:
         finally:
             self.metrics.in_flight.dec()
 
-    def _read(self, data: bytes, options: OcrOptions, request_id: str) -> OcrResult | DocumentResult:
-        """OCR an image, or every page of a PDF / multi-page TIFF, through the admission gate."""
+    def _read(
+        self, data: bytes, options: OcrOptions, request_id: str, orient_page: bool | None = None
+    ) -> OcrResult | DocumentResult:
+        """OCR an image, or every page of a PDF / multi-page TIFF, through the admission gate.
+
+        *orient_page* ``None`` turns document pages upright and reads single images as they are.
+        """
         engine = self._engine()
-        if document_kind(data) is None:
+        document = document_kind(data) is not None
+        options = replace(options, orient_page=document if orient_page is None else orient_page)
+        if not document:
             with self._admitted():
                 result = engine.run(data, replace(options, time_budget=self.settings.time_budget))
             self.metrics.observe_stages(result.timings)
             self.metrics.images.inc()
             self.metrics.lines.inc(len(result.lines))
             return result
-        limits = DocumentLimits(
-            dpi=self.settings.pdf_dpi,
-            max_pages=self.settings.max_pages,
-            max_page_pixels=self.settings.max_pixels,
-            max_total_pixels=self.settings.max_document_pixels,
-        )
+        limits = self.settings.document_limits()
 
         def progress(page: PageResult, total: int) -> None:
+            self.metrics.observe_stages(page.timings)
             self.metrics.pages.labels(page.source).inc()
             self.metrics.lines.inc(len(page.lines))
             log_request(
@@ -240,6 +246,7 @@ class OcrApp:
                     "request_id": request_id,
                     "progress": f"page {page.number}/{total}",
                     "source": page.source,
+                    "angle": page.angle,
                     "lines": len(page.lines),
                     "service": self.settings.service,
                     "revision": self.settings.revision,
@@ -287,8 +294,10 @@ class OcrApp:
         parsed = parse_ocr_request(request, self.settings.max_body_bytes, body)
         details["bytes_in"] = parsed.body_bytes
         details["detect"] = parsed.options.detect
+        hocr = parsed.format == "hocr"
+        options = replace(parsed.options, words=hocr)
         try:
-            result = self._read(parsed.image, parsed.options, details["request_id"])
+            result = self._read(parsed.image, options, details["request_id"], parsed.orient_page)
         except OcrError as exc:
             client = from_ocr_error(exc)
             if client is None:
@@ -300,12 +309,17 @@ class OcrApp:
             details["lines"] = sum(len(p.lines) for p in result.pages)
             if parsed.format == "text":
                 return Response(document_text(result), 200, content_type="text/plain; charset=utf-8")
+            if hocr:
+                return Response(render_hocr(result.pages, model), 200, content_type=HOCR_TYPE)
             return _json(200, document_payload(result, model))
         details["lines"] = len(result.lines)
         details["width"], details["height"] = result.width, result.height
         details["inference_ms"] = round(result.timings.get("total", 0.0) * 1000, 1)
         if parsed.format == "text":
             return Response(result_text(result), 200, content_type="text/plain; charset=utf-8")
+        if hocr:
+            page = PageResult(1, result.width, result.height, "ocr", result.lines, result.angle)
+            return Response(render_hocr([page], model), 200, content_type=HOCR_TYPE)
         return _json(200, result_payload(result, model))
 
 

@@ -1,6 +1,7 @@
 """Turn an OCR request into image bytes and per-request options.
 
-Accepted bodies: ``application/json`` (``{"image_base64": ..., "detect", "min_confidence", "format"}``),
+Accepted bodies: ``application/json`` (``{"image_base64": ..., "detect", "min_confidence", "orient_page",
+"format"}``),
 a raw image (``image/*`` or ``application/octet-stream``), or ``multipart/form-data`` with the file in
 field ``image`` (or ``file``). Options may also come as query parameters; JSON fields win over them.
 """
@@ -24,8 +25,8 @@ from werkzeug.formparser import parse_form_data
 from ..ocr import OcrOptions
 from .errors import ApiError
 
-FORMATS = ("json", "text")
-OPTION_FIELDS = ("detect", "min_confidence", "format")
+FORMATS = ("json", "text", "hocr")
+OPTION_FIELDS = ("detect", "min_confidence", "orient_page", "format")
 JSON_FIELDS = ("image_base64", *OPTION_FIELDS)
 FILE_FIELDS = ("image", "file")
 _DATA_URL = re.compile(r"^data:[\w.+-]+/[\w.+-]+(;[\w.+-]+=[\w.+-]+)*;base64,", re.IGNORECASE)
@@ -36,11 +37,16 @@ _FALSE = ("0", "false", "no", "off")
 
 @dataclass(frozen=True)
 class OcrRequest:
-    """What one OCR request asks for."""
+    """What one OCR request asks for.
+
+    ``orient_page`` is ``None`` when the request did not say: pages of documents are then turned upright,
+    single images are read as they are.
+    """
 
     image: bytes
     options: OcrOptions
     format: str
+    orient_page: bool | None = None
     body_bytes: int = 0
 
 
@@ -170,13 +176,15 @@ def _in_memory(*_: Any, **__: Any) -> io.BytesIO:
     return io.BytesIO()
 
 
-def _options(values: Mapping[str, Any], where: str) -> tuple[OcrOptions, str]:
+def _options(values: Mapping[str, Any], where: str) -> tuple[OcrOptions, str, bool | None]:
     detect = _as_bool(values.get("detect", True), "detect", where)
     min_confidence = _as_confidence(values.get("min_confidence", 0.5), where)
+    orient = values.get("orient_page")
+    orient_page = None if orient is None else _as_bool(orient, "orient_page", where)
     fmt = values.get("format", "json")
     if fmt not in FORMATS:
         raise ApiError(400, "invalid_field", f"{where} format must be one of {', '.join(FORMATS)}.")
-    return OcrOptions(detect=detect, min_confidence=min_confidence), fmt
+    return OcrOptions(detect=detect, min_confidence=min_confidence), fmt, orient_page
 
 
 def _as_bool(value: Any, name: str, where: str) -> bool:

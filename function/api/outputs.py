@@ -16,7 +16,14 @@ def _lines(lines: list[TextLine]) -> list[dict[str, Any]]:
 def document_payload(result: DocumentResult, model: str | None) -> dict[str, Any]:
     """Build the JSON body for a PDF or multi-page TIFF: one entry per page, in order."""
     pages = [
-        {"page": p.number, "width": p.width, "height": p.height, "source": p.source, "data": _lines(p.lines)}
+        {
+            "page": p.number,
+            "width": p.width,
+            "height": p.height,
+            "angle": p.angle,
+            "source": p.source,
+            "data": _lines(p.lines),
+        }
         for p in result.pages
     ]
     return {"code": 0, "pages": pages, "cost_time": round(result.seconds, 4), "model": model}
@@ -28,8 +35,11 @@ def document_text(result: DocumentResult) -> str:
 
 
 def result_payload(result: OcrResult, model: str | None) -> dict[str, Any]:
-    """Build the JSON body of a successful OCR request (``code``, ``data``, ``cost_time``: seed contract)."""
-    return {
+    """Build the JSON body of a successful OCR request (``code``, ``data``, ``cost_time``: seed contract).
+
+    ``angle`` is there only when the request asked for the page orientation (``orient_page``).
+    """
+    payload = {
         "code": 0,
         "data": _lines(result.lines),
         "cost_time": round(result.timings.get("total", 0.0), 4),
@@ -37,6 +47,9 @@ def result_payload(result: OcrResult, model: str | None) -> dict[str, Any]:
         "height": result.height,
         "model": model,
     }
+    if result.angle is not None:
+        payload["angle"] = result.angle
+    return payload
 
 
 def result_text(result: OcrResult) -> str:
