@@ -1,4 +1,4 @@
-"""Command line: ``python -m function IMAGE [IMAGE ...]`` prints the recognized lines of each image."""
+"""Command line: ``python -m function FILE [FILE ...]`` prints the lines of images, PDFs and TIFFs."""
 
 from __future__ import annotations
 
@@ -7,22 +7,37 @@ import json
 import sys
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
-from .ocr import DetectorParams, OcrEngine, OcrError, OcrOptions, load_model_set
+from .api.hocr import render_hocr
+from .ocr import DetectorParams, OcrEngine, OcrError, OcrOptions, OcrResult, load_model_set
+from .ocr.document import DocumentResult, PageResult, document_kind, read_document
 from .settings import load_settings
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run OCR on the given files; exit status 1 if any file could not be read."""
-    parser = argparse.ArgumentParser(prog="python -m function", description="OCR images with ocrfn's engine.")
-    parser.add_argument("images", nargs="+", type=Path, help="image files (PNG, JPEG, WebP, BMP, TIFF, GIF)")
+    parser = argparse.ArgumentParser(
+        prog="python -m function", description="OCR images, PDFs and multi-page TIFFs with ocrfn's engine."
+    )
+    parser.add_argument(
+        "images", nargs="+", type=Path, help="image files (PNG, JPEG, WebP, BMP, TIFF, GIF) or PDFs"
+    )
     parser.add_argument(
         "--single-line", action="store_true", help="each image is one text line: skip detection"
     )
     parser.add_argument(
         "--min-confidence", type=float, default=0.5, help="drop lines below this (default 0.5)"
     )
-    parser.add_argument("--json", action="store_true", help="print one JSON object per image")
+    parser.add_argument(
+        "--orient-page",
+        choices=("auto", "yes", "no"),
+        default="auto",
+        help="turn pages upright first (auto: documents yes, single images no)",
+    )
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print one JSON object per file")
+    output.add_argument("--hocr", action="store_true", help="print one hOCR document per file")
     args = parser.parse_args(argv)
 
     settings = load_settings()
@@ -32,26 +47,70 @@ def main(argv: list[str] | None = None) -> int:
         max_pixels=settings.max_pixels,
         detector_params=DetectorParams(max_area=settings.detect_max_pixels),
     )
-    options = OcrOptions(detect=not args.single_line, min_confidence=args.min_confidence)
     status = 0
     for path in args.images:
         try:
-            result = engine.run(path.read_bytes(), options)
+            data = path.read_bytes()
+            document = document_kind(data) is not None
+            orient = document if args.orient_page == "auto" else args.orient_page == "yes"
+            options = OcrOptions(
+                detect=not args.single_line,
+                min_confidence=args.min_confidence,
+                orient_page=orient,
+                words=args.hocr,
+            )
+            if document:
+                limits = settings.document_limits()
+                result: OcrResult | DocumentResult = read_document(engine, data, options, limits)
+            else:
+                result = engine.run(data, options)
         except (OSError, OcrError) as exc:
             print(f"{path}: {exc}", file=sys.stderr)
             status = 1
             continue
+        pages = _pages(result)
         if args.json:
-            payload = {"file": str(path), "width": result.width, "height": result.height}
-            payload["lines"] = [asdict(line) for line in result.lines]
-            payload["timings"] = {k: round(v, 4) for k, v in result.timings.items()}
-            print(json.dumps(payload, ensure_ascii=False))
+            print(json.dumps(_json(path, result, pages), ensure_ascii=False))
+        elif args.hocr:
+            print(render_hocr(pages, engine.models.name), end="")
         else:
             if len(args.images) > 1:
                 print(f"== {path}")
-            for line in result.lines:
-                print(line.text)
+            for page in pages:
+                if isinstance(result, DocumentResult):
+                    turned = f", turned {page.angle}°" if page.angle else ""
+                    print(f"-- page {page.number} ({page.source}{turned})")
+                for line in page.lines:
+                    print(line.text)
     return status
+
+
+def _pages(result: OcrResult | DocumentResult) -> list[PageResult]:
+    if isinstance(result, DocumentResult):
+        return result.pages
+    return [PageResult(1, result.width, result.height, "ocr", result.lines, result.angle)]
+
+
+def _json(path: Path, result: OcrResult | DocumentResult, pages: list[PageResult]) -> dict[str, Any]:
+    def lines(page: PageResult) -> list[dict[str, Any]]:
+        return [{k: v for k, v in asdict(line).items() if k != "words" or v} for line in page.lines]
+
+    if isinstance(result, DocumentResult):
+        return {
+            "file": str(path),
+            "pages": [
+                {"page": p.number, "width": p.width, "height": p.height, "angle": p.angle}
+                | {"source": p.source, "lines": lines(p)}
+                for p in pages
+            ],
+            "seconds": round(result.seconds, 4),
+        }
+    payload: dict[str, Any] = {"file": str(path), "width": result.width, "height": result.height}
+    if result.angle is not None:
+        payload["angle"] = result.angle
+    payload["lines"] = lines(pages[0])
+    payload["timings"] = {k: round(v, 4) for k, v in result.timings.items()}
+    return payload
 
 
 if __name__ == "__main__":

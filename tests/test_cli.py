@@ -1,0 +1,57 @@
+"""The command line (``python -m function``) on images and documents, run as users run it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+from conftest import DATA, ROOT
+from test_document import image_pdf, receipt, turned
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "function", *args], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+
+
+def squash(text: str) -> str:
+    return "".join(text.split())
+
+
+def test_images_and_documents_print_their_lines(tmp_path, expected):
+    pdf = tmp_path / "scan.pdf"
+    pdf.write_bytes(image_pdf([receipt(), turned(receipt(), 90)]))
+    image = DATA / "images" / "receipt.png"
+    proc = cli(str(image), str(pdf))
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout.splitlines()
+    want = [squash(t) for t in expected["receipt.png"]["lines"]]
+    assert out[0] == f"== {image}" and [squash(x) for x in out[1 : 1 + len(want)]] == want
+    assert f"== {pdf}" in out and "-- page 1 (ocr)" in out and "-- page 2 (ocr, turned 90°)" in out
+    second = out[out.index("-- page 2 (ocr, turned 90°)") + 1 :]
+    assert [squash(x) for x in second] == want
+
+
+def test_json_and_hocr_output(tmp_path):
+    pdf = tmp_path / "scan.pdf"
+    pdf.write_bytes(image_pdf([turned(receipt(), 180)]))
+    proc = cli("--json", str(pdf))
+    assert proc.returncode == 0, proc.stderr
+    (page,) = json.loads(proc.stdout)["pages"]
+    assert page["angle"] == 180 and squash(page["lines"][0]["text"]) == "美味小馆"
+    proc = cli("--hocr", str(DATA / "images" / "receipt.png"))
+    assert proc.returncode == 0, proc.stderr
+    words = [e.text for e in ET.fromstring(proc.stdout).iter() if e.get("class") == "ocrx_word"]
+    assert words[:4] == ["美", "味", "小", "馆"]
+
+
+def test_unreadable_files_are_reported_and_fail_the_run(tmp_path):
+    bad = tmp_path / "broken.pdf"
+    bad.write_bytes(b"%PDF-1.4\nnot really")
+    proc = cli(str(bad), str(DATA / "images" / "receipt.png"))
+    assert proc.returncode == 1
+    assert str(bad) in proc.stderr and "Traceback" not in proc.stderr
+    assert "美味小馆" in squash(proc.stdout)  # the good file is still read
