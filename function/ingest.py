@@ -14,7 +14,7 @@ import json
 import posixpath
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .api.errors import ApiError, from_ocr_error
@@ -37,6 +37,18 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".jpe", ".webp", ".bmp", ".dib", ".
 _EXTENSION = re.compile(r"^\.[a-z0-9]{1,5}$")
 #: Content types that may hold an image without saying so.
 GENERIC_TYPES = ("application/octet-stream", "binary/octet-stream", "")
+
+
+@dataclass(frozen=True)
+class EventResult:
+    """One object's OCR as it will be stored: the JSON record, its line count, and the other formats.
+
+    ``extras`` maps a file suffix (``.txt``, ``.hocr``) to the bytes and content type to store there.
+    """
+
+    payload: dict[str, Any]
+    lines: int
+    extras: dict[str, tuple[bytes, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -83,7 +95,7 @@ class Ingest:
         self,
         settings: Settings,
         storage: Storage,
-        ocr: Callable[[bytes, str], tuple[dict[str, Any], int]],
+        ocr: Callable[[bytes, str], EventResult],
     ) -> None:
         self.settings = settings
         self.storage = storage
@@ -127,12 +139,13 @@ class Ingest:
         if not ref.version and version and self._stored_version(scheme, bucket, key) == version:
             return Outcome(ref, "duplicate", result_url, version)
         try:
-            payload, lines = self._ocr(obj.data, request_id)
+            result = self._ocr(obj.data, request_id)
         except OcrError as exc:
             client = from_ocr_error(exc)
             if client is None:
                 raise
             raise ApiError(client.status, client.error, f"{ref.url}: {client.message}") from None
+        payload = result.payload
         payload["source"] = {
             "url": ref.url,
             "bucket": ref.bucket,
@@ -142,11 +155,19 @@ class Ingest:
             "content_type": obj.content_type,
         }
         payload["created"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        try:
-            self.storage.put(scheme, bucket, key, dumps(payload).encode("utf-8"), "application/json")
-        except (StorageUnavailableError, ObjectMissingError) as exc:
-            raise ApiError(503, "storage_unavailable", f"cannot write {result_url}: {exc}") from None
-        return Outcome(ref, "completed", result_url, version, lines)
+        # The other formats first, the JSON record last: it names the version that was read, so once it
+        # is there every format of that version is (a redelivery after a failure writes them all again).
+        writes = [
+            (key.removesuffix(".json") + suffix, data, kind) for suffix, (data, kind) in result.extras.items()
+        ]
+        writes.append((key, dumps(payload).encode("utf-8"), "application/json"))
+        for target, data, kind in writes:
+            try:
+                self.storage.put(scheme, bucket, target, data, kind)
+            except (StorageUnavailableError, ObjectMissingError) as exc:
+                where = f"{scheme}://{bucket}/{target}"
+                raise ApiError(503, "storage_unavailable", f"cannot write {where}: {exc}") from None
+        return Outcome(ref, "completed", result_url, version, result.lines)
 
     def _current_version(self, ref: ObjectRef, obj: StoredObject) -> str | None:
         """Return the stored object's version in the event's terms, when the store reports it."""

@@ -23,6 +23,9 @@
 | ``OCRFN_RESULT_BUCKET`` | the source object's bucket | where event results are written |
 | ``OCRFN_RESULT_PREFIX`` | ``ocr-results/`` | results go to ``<prefix><key>.json``; events for keys
   under it are ignored |
+| ``OCRFN_RESULT_FORMATS`` | ``json`` | comma-separated results written per object: ``json`` (always; it
+  records the source version that makes deliveries idempotent), plus ``text`` (``<key>.txt``, pages
+  separated by form feeds) and ``hocr`` (``<key>.hocr``, for OCRmyPDF-style tools) |
 | ``OCRFN_EVENT_REPLY`` | ``true`` | answer events that carry ``Prefer: reply`` with a
   ``dev.ocrfn.ocr.completed`` CloudEvent; ``false``: always an empty 204 |
 | ``OCRFN_TIME_BUDGET`` | ``30`` | seconds one image may take in the engine; a longer one is stopped (also
@@ -72,6 +75,7 @@ class Settings:
     allow_http: bool
     result_bucket: str | None
     result_prefix: str
+    result_formats: tuple[str, ...]
     event_reply: bool
     time_budget: float
     pdf_dpi: int
@@ -146,6 +150,20 @@ def _prefix(raw: str) -> str:
     return prefix if prefix.endswith("/") else prefix + "/"
 
 
+RESULT_FORMATS = ("json", "text", "hocr")
+
+
+def _result_formats(raw: str) -> tuple[str, ...]:
+    chosen = [part.strip().lower() for part in raw.split(",") if part.strip()] or ["json"]
+    unknown = [f for f in chosen if f not in RESULT_FORMATS]
+    if unknown:
+        allowed = ", ".join(RESULT_FORMATS)
+        raise ValueError(f"OCRFN_RESULT_FORMATS: unknown format(s) {unknown}; use {allowed}")
+    if "json" not in chosen:
+        raise ValueError("OCRFN_RESULT_FORMATS must include json: it records which version was read")
+    return tuple(f for f in RESULT_FORMATS if f in chosen)
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build :class:`Settings` from *env* (default: ``os.environ``); invalid values raise ``ValueError``."""
     env = os.environ if env is None else env
@@ -168,6 +186,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         allow_http=env.get("AWS_ALLOW_HTTP", "").strip().lower() in ("1", "true", "yes"),
         result_bucket=env.get("OCRFN_RESULT_BUCKET") or None,
         result_prefix=_prefix(env.get("OCRFN_RESULT_PREFIX", "ocr-results/")),
+        result_formats=_result_formats(env.get("OCRFN_RESULT_FORMATS", "json")),
         event_reply=_choice(env, "OCRFN_EVENT_REPLY", ("true", "false"), "true") == "true",
         time_budget=_positive_float(env, "OCRFN_TIME_BUDGET", 30.0),
         pdf_dpi=_positive_int(env, "OCRFN_PDF_DPI", 200),

@@ -25,7 +25,12 @@ def squash(text: str) -> str:
 def server(tmp_path_factory):
     root = tmp_path_factory.mktemp("docs-buckets")
     (root / "scans").mkdir()
-    env = {"OCRFN_FILE_ROOT": str(root), "OCRFN_MAX_PAGES": "3", "OCRFN_PDF_DPI": "100"}
+    env = {
+        "OCRFN_FILE_ROOT": str(root),
+        "OCRFN_MAX_PAGES": "3",
+        "OCRFN_PDF_DPI": "100",
+        "OCRFN_RESULT_FORMATS": "json,text,hocr",
+    }
     with running(tmp_path_factory.mktemp("docs"), env) as srv:
         yield srv, root
 
@@ -189,8 +194,19 @@ def test_pdf_through_a_bucket_event_and_progress_in_logs(server):
     headers["X-Request-Id"] = "pdf-event-1"
     response = requests.post(srv.url + "/", data=data, headers=headers, timeout=120)
     assert response.status_code == 200, response.text
-    result = json.loads((root / "scans" / "ocr-results" / "contract.pdf.json").read_text(encoding="utf-8"))
+    results = root / "scans" / "ocr-results"
+    result = json.loads((results / "contract.pdf.json").read_text(encoding="utf-8"))
     assert [p["page"] for p in result["pages"]] == [1, 2] and result["source"]["version"] == "v1"
+    # The other formats asked for by OCRFN_RESULT_FORMATS sit next to the JSON record.
+    text = (results / "contract.pdf.txt").read_text(encoding="utf-8").split("\f")
+    assert len(text) == 2 and all(squash(page.splitlines()[0]) == "美味小馆" for page in text)
+    hocr = ET.fromstring((results / "contract.pdf.hocr").read_bytes())
+    assert len([e for e in hocr.iter() if e.get("class") == "ocr_page"]) == 2
+    assert sorted(p.name for p in results.iterdir()) == [
+        "contract.pdf.hocr",
+        "contract.pdf.json",
+        "contract.pdf.txt",
+    ]
     progress = [
         json.loads(line)
         for line in srv.stdout().splitlines()

@@ -73,3 +73,16 @@ def test_crowded_threads_are_warned_about(caplog):
 
     create_app({"THREADS": "4", "OCRFN_MAX_QUEUE": "4", "OCRFN_THREADS": "1"})
     assert "health probes may wait" in caplog.text
+
+
+def test_result_formats_always_keep_the_json_record():
+    assert load_settings({}).result_formats == ("json",)
+    assert load_settings({"OCRFN_RESULT_FORMATS": " hocr, JSON,text "}).result_formats == (
+        "json",
+        "text",
+        "hocr",
+    )
+    with pytest.raises(ValueError, match="must include json"):
+        load_settings({"OCRFN_RESULT_FORMATS": "hocr"})
+    with pytest.raises(ValueError, match="unknown format"):
+        load_settings({"OCRFN_RESULT_FORMATS": "json,pdf"})

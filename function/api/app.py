@@ -35,7 +35,7 @@ from flask import Request, Response
 
 from ..admission import Admission, QueueFullError
 from ..events import EventError, IgnoredEvent, minio, references
-from ..ingest import Ingest
+from ..ingest import EventResult, Ingest
 from ..lifecycle import Lifecycle
 from ..metrics import Metrics
 from ..ocr import OcrEngine, OcrError, OcrOptions, OcrResult
@@ -257,12 +257,22 @@ class OcrApp:
         with self._admitted():
             return read_document(engine, data, budgeted, limits, progress)
 
-    def _ocr_for_event(self, data: bytes, request_id: str) -> tuple[dict[str, Any], int]:
-        result = self._read(data, OcrOptions(), request_id)
+    def _ocr_for_event(self, data: bytes, request_id: str) -> EventResult:
+        formats = self.settings.result_formats
+        result = self._read(data, OcrOptions(words="hocr" in formats), request_id)
         model = self.lifecycle.model_name or ""
         if isinstance(result, DocumentResult):
-            return document_payload(result, model), sum(len(p.lines) for p in result.pages)
-        return result_payload(result, model), len(result.lines)
+            pages = result.pages
+            payload, text = document_payload(result, model), document_text(result)
+        else:
+            pages = [PageResult(1, result.width, result.height, "ocr", result.lines, result.angle)]
+            payload, text = result_payload(result, model), result_text(result)
+        extras: dict[str, tuple[bytes, str]] = {}
+        if "text" in formats:
+            extras[".txt"] = (text.encode("utf-8"), "text/plain; charset=utf-8")
+        if "hocr" in formats:
+            extras[".hocr"] = (render_hocr(pages, model).encode("utf-8"), HOCR_TYPE)
+        return EventResult(payload, sum(len(p.lines) for p in pages), extras)
 
     def _event(self, request: Request, details: dict[str, Any], webhook: Any) -> Response:
         self._engine()  # not ready: 503, which the broker retries

@@ -66,7 +66,6 @@ def _line(line: TextLine, ident: str, width: int, height: int) -> str:
     angle = _textangle(line.words[0].box if line.words else line.box)
     if angle:
         props.append(f"textangle {angle}")
-    props.append(f"x_wconf {round(line.confidence * 100)}")
     words = line.words or ()
     out = [f'   <span class="ocr_line" id="line_{ident}" title="{"; ".join(props)}">']
     if not words:

@@ -2,7 +2,7 @@
 
 from .decode import DEFAULT_MAX_PIXELS, decode_image
 from .detect import DetectorParams
-from .engine import OcrEngine, OcrOptions, OcrResult, TextLine
+from .engine import OcrEngine, OcrOptions, OcrResult, TextLine, Word
 from .errors import (
     EmptyImageError,
     ImageError,
@@ -14,7 +14,14 @@ from .errors import (
     TooManyPagesError,
     UnsupportedImageError,
 )
-from .models import ClassifierSpec, DetectorSpec, ModelSet, RecognizerSpec, load_model_set
+from .models import (
+    ClassifierSpec,
+    DetectorSpec,
+    ModelSet,
+    PageClassifierSpec,
+    RecognizerSpec,
+    load_model_set,
+)
 from .recognize import BatchPolicy
 
 __all__ = [
@@ -33,11 +40,13 @@ __all__ = [
     "OcrError",
     "OcrOptions",
     "OcrResult",
+    "PageClassifierSpec",
     "RecognizerSpec",
     "TextLine",
     "TimeBudgetError",
     "TooManyPagesError",
     "UnsupportedImageError",
+    "Word",
     "decode_image",
     "load_model_set",
 ]
