@@ -81,10 +81,10 @@ def build_engine(settings: Settings) -> OcrEngine:
 
 
 def warm_up(engine: OcrEngine) -> None:
-    """Run every model once (detector, orientation classifier, recognizer) on a rendered text image."""
+    """Run every model once (page and line orientation, detector, recognizer) on a rendered text image."""
     image = np.full((96, 560, 3), 255, dtype=np.uint8)
     cv2.putText(image, "ocrfn warm-up 2026", (16, 62), cv2.FONT_HERSHEY_SIMPLEX, 1.4, (0, 0, 0), 3)
-    engine.run(image, OcrOptions(detect=True, min_confidence=0.0))
+    engine.run(image, OcrOptions(detect=True, orient_page=True, min_confidence=0.0))
     engine.run(image, OcrOptions(detect=False, min_confidence=0.0))
 
 
