@@ -33,7 +33,8 @@
 | ``OCRFN_PDF_DPI`` | ``200`` | resolution PDF pages are rendered at for OCR |
 | ``OCRFN_MAX_PAGES`` | ``50`` | pages a PDF or multi-page TIFF may have; more is a 422 (never truncated) |
 | ``OCRFN_MAX_DOCUMENT_PIXELS`` | ``400000000`` | pixels all pages of a document may add up to |
-| ``OCRFN_DOCUMENT_TIME_BUDGET`` | ``55`` | seconds a whole document may take (below Knative's 60 s timeout) |
+| ``OCRFN_DOCUMENT_TIME_BUDGET`` | ``140`` | seconds a whole document may take; keep it under half of the
+  Service's ``timeoutSeconds`` (300 s in ``knative/service.yaml``): a document may wait behind another |
 | ``OCRFN_API_TOKEN`` | unset | when set, OCR requests must carry ``Authorization: Bearer <token>`` (401
   otherwise); probes, metrics, the web page and the OpenAPI document stay open |
 | ``OCRFN_WEBHOOK_TOKEN`` | unset | when set, MinIO webhook notifications must carry it the same way (MinIO's
@@ -192,7 +193,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         pdf_dpi=_positive_int(env, "OCRFN_PDF_DPI", 200),
         max_pages=_positive_int(env, "OCRFN_MAX_PAGES", 50),
         max_document_pixels=_positive_int(env, "OCRFN_MAX_DOCUMENT_PIXELS", 400_000_000),
-        document_time_budget=_positive_float(env, "OCRFN_DOCUMENT_TIME_BUDGET", 55.0),
+        document_time_budget=_positive_float(env, "OCRFN_DOCUMENT_TIME_BUDGET", 140.0),
         api_token=env.get("OCRFN_API_TOKEN") or None,
         webhook_token=env.get("OCRFN_WEBHOOK_TOKEN") or None,
         service=env.get("K_SERVICE") or None,

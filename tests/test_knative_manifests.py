@@ -166,6 +166,17 @@ def test_timeouts_are_set(service):
     assert spec["responseStartTimeoutSeconds"] <= spec["timeoutSeconds"]
 
 
+def test_time_budgets_fit_in_the_request_timeout(service, service_env):
+    """A request stopped by ocrfn's own budget gets a clear 422; Knative's timeout would cut it off blind."""
+    from function.settings import load_settings
+
+    settings = load_settings(service_env)
+    spec = service["spec"]["template"]["spec"]
+    queued = spec["containerConcurrency"]  # one runs while the others wait in the pod
+    assert settings.document_time_budget * queued < spec["timeoutSeconds"]
+    assert settings.time_budget * queued < spec["timeoutSeconds"]
+
+
 def test_probes(container):
     assert "livenessProbe" not in container, "no liveness probe (see the comment in service.yaml)"
     probe = container["readinessProbe"]
@@ -577,7 +588,7 @@ def test_readme_says_what_kn_cannot_set(readme_text, service):
         ("--scale-target 1", "--scale-target 2"),
         ("--scale-max 10", "--scale-max 11"),
         ("--concurrency-limit 2", "--concurrency-limit 3"),
-        ("--timeout 60", "--timeout 61"),
+        ("--timeout 300", "--timeout 301"),
         ("memory=1280Mi \\\n  --env", "memory=1281Mi \\\n  --env"),
         ("--env THREADS=8", "--env THREADS=9"),
         ("--env MALLOC_ARENA_MAX=2 \\\n", ""),
