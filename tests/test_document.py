@@ -223,3 +223,18 @@ def test_words_are_only_computed_when_asked(engine):
     assert [w.text for w in chinese.words] == list(squash(chinese.text))
     lefts = [bounds(w.box)[0] for w in chinese.words]
     assert lefts == sorted(lefts)
+
+
+def test_words_follow_vertical_and_upside_down_lines(engine):
+    column = engine.run(image_bytes("vertical.png"), OcrOptions(words=True)).lines[0]
+    assert [w.text for w in column.words] == list(column.text) == list("床前明月光")
+    tops = [bounds(w.box)[1] for w in column.words]
+    assert tops == sorted(tops)  # read top to bottom, each character inside its column
+    x0, y0, x1, y1 = bounds(column.box)
+    for word in column.words:
+        wx0, wy0, wx1, wy1 = bounds(word.box)
+        assert x0 - 1 <= wx0 < wx1 <= x1 + 1 and y0 - 1 <= wy0 < wy1 <= y1 + 1
+    flipped = engine.run(image_bytes("upside_down.png"), OcrOptions(words=True)).lines[1]
+    assert [w.text for w in flipped.words] == ["Fragile,", "Handle", "With", "Care"]
+    lefts = [bounds(w.box)[0] for w in flipped.words]
+    assert lefts == sorted(lefts, reverse=True)  # upside down: the first word is at the right

@@ -197,3 +197,25 @@ def test_process_stays_healthy_and_memory_returns_near_baseline(server):
     grown = rss(server) - baseline
     assert grown < 150e6, f"RSS grew by {grown / 1e6:.0f} MB"
     assert "Traceback" not in server.stdout() and "Traceback" not in server.stderr()
+
+
+def test_extreme_aspect_ratios_with_page_orientation_stay_small(server):
+    """Page orientation looks at a centre square: a 40000x1 strip must not be scaled to 10 Mpx first."""
+    before = rss(server)
+    strips = [Image.new("L", (40_000, 1), 255), Image.new("L", (1, 40_000), 255), Image.new("L", (1, 1), 0)]
+    for strip in strips:
+        response = requests.post(
+            server.url + "/api/ocr?orient_page=true",
+            data=encode(strip, "PNG"),
+            headers={"Content-Type": "image/png"},
+            timeout=120,
+        )
+        assert response.status_code == 200, response.text[:300]
+        assert response.json()["angle"] in (0, 90, 180, 270)
+    pdf = encode(Image.new("RGB", (4000, 2), "white"), "PDF", resolution=10.0)  # a 400 x 0.2 inch page
+    response = requests.post(
+        server.url + "/api/ocr", data=pdf, headers={"Content-Type": "application/pdf"}, timeout=120
+    )
+    assert response.status_code == 200, response.text[:300]
+    assert response.json()["pages"][0]["angle"] in (0, 90, 180, 270)
+    assert rss(server) - before < 150e6

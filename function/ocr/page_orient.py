@@ -75,14 +75,18 @@ class PageOrientationClassifier:
         return PageAngle(angle, confidence)
 
     def _centre_crop(self, pixels: np.ndarray) -> np.ndarray:
+        """Cut the centre square the model sees and resize only that (bounded for any aspect ratio).
+
+        Same as resizing the short side to ``resize`` and cropping ``size`` from the middle, but the
+        square is cut first: a 40000×1 image would otherwise be scaled to 10 million pixels wide.
+        """
         height, width = pixels.shape[:2]
-        scale = self._resize / min(height, width)
-        new_w, new_h = max(self._size, round(width * scale)), max(self._size, round(height * scale))
+        side = max(1, round(min(height, width) * self._size / self._resize))
+        top, left = (height - side) // 2, (width - side) // 2
+        square = pixels[top : top + side, left : left + side]
         # Area averaging keeps thin strokes of a large scan visible after the strong reduction.
-        interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LANCZOS4
-        small = cv2.resize(pixels, (new_w, new_h), interpolation=interp)
-        top, left = (new_h - self._size) // 2, (new_w - self._size) // 2
-        return small[top : top + self._size, left : left + self._size]
+        interp = cv2.INTER_AREA if side > self._size else cv2.INTER_LANCZOS4
+        return cv2.resize(square, (self._size, self._size), interpolation=interp)
 
 
 def upright(pixels: np.ndarray, angle: int) -> np.ndarray:
