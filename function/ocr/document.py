@@ -95,21 +95,22 @@ def document_kind(data: bytes) -> str | None:
     return None
 
 
-def load_pages(data: bytes, limits: DocumentLimits | None = None) -> list[Page]:
+def load_pages(data: bytes, limits: DocumentLimits | None = None, words: bool = True) -> list[Page]:
     """Split a PDF or multi-page TIFF into pages, all at once (see :func:`iter_pages`)."""
-    return list(iter_pages(data, limits))
+    return list(iter_pages(data, limits, words))
 
 
-def iter_pages(data: bytes, limits: DocumentLimits | None = None) -> Iterator[Page]:
+def iter_pages(data: bytes, limits: DocumentLimits | None = None, words: bool = True) -> Iterator[Page]:
     """Yield the pages of a PDF or multi-page TIFF one at a time, so only one is in memory.
 
     The page count and every page's size are checked against the limits before the first page is
-    rendered, so an oversized document is refused before any work is done on it.
+    rendered, so an oversized document is refused before any work is done on it. *words* says whether
+    text-layer runs carry their words (reading every character's box costs time and memory).
     """
     limits = limits or DocumentLimits()
     kind = document_kind(data)
     if kind == "pdf":
-        yield from _pdf_pages(data, limits)
+        yield from _pdf_pages(data, limits, words)
     elif kind == "tiff":
         yield from _tiff_pages(data, limits)
     else:
@@ -140,7 +141,7 @@ def _check_sizes(sizes: list[tuple[int, int]], limits: DocumentLimits) -> None:
             )
 
 
-def _pdf_pages(data: bytes, limits: DocumentLimits) -> Iterator[Page]:
+def _pdf_pages(data: bytes, limits: DocumentLimits, words: bool) -> Iterator[Page]:
     try:
         pdf = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
@@ -154,7 +155,7 @@ def _pdf_pages(data: bytes, limits: DocumentLimits) -> Iterator[Page]:
             page = pdf[index]
             try:
                 width, height = math.ceil(width_pt * scale), math.ceil(height_pt * scale)
-                runs = _text_layer(page, width, height) if limits.use_text_layer else None
+                runs = _text_layer(page, width, height, words) if limits.use_text_layer else None
                 if runs:
                     rotation = page.get_rotation()
                     result = Page(
@@ -173,7 +174,7 @@ def _pdf_pages(data: bytes, limits: DocumentLimits) -> Iterator[Page]:
         pdf.close()
 
 
-def _text_layer(page: pdfium.PdfPage, width: int, height: int) -> list[TextRun]:
+def _text_layer(page: pdfium.PdfPage, width: int, height: int, words: bool) -> list[TextRun]:
     """Read the page's text runs with their boxes and words; empty when the page has no usable text.
 
     Boxes are mapped by pdfium from PDF user space onto the rendered *width* × *height* pixels, so a
@@ -202,7 +203,9 @@ def _text_layer(page: pdfium.PdfPage, width: int, height: int) -> list[TextRun]:
             return [point(left, top), point(right, top), point(right, bottom), point(left, bottom)]
 
         rects = [textpage.get_rect(i) for i in range(textpage.count_rects())]
-        chars = [(textpage.get_text_range(i, 1), textpage.get_charbox(i)) for i in range(count)]
+        chars = (
+            [(textpage.get_text_range(i, 1), textpage.get_charbox(i)) for i in range(count)] if words else []
+        )
         owner = _rect_of_chars([b for _, b in chars], rects)
         runs = []
         for index, (left, bottom, right, top) in enumerate(rects):
@@ -210,8 +213,8 @@ def _text_layer(page: pdfium.PdfPage, width: int, height: int) -> list[TextRun]:
             if not text:
                 continue
             mine = [chars[k] for k in np.flatnonzero(owner == index)]
-            words = tuple(Word(word, 1.0, box(*bounds)) for word, bounds in _pdf_words(mine))
-            runs.append(TextRun(text, box(left, bottom, right, top), words))
+            found = tuple(Word(word, 1.0, box(*bounds)) for word, bounds in _pdf_words(mine))
+            runs.append(TextRun(text, box(left, bottom, right, top), found))
         if rotation:
             runs = [runs[k] for k in reading_order([np.array(r.box, np.float32) for r in runs])]
             runs = [_turn_run(r, rotation, width, height) for r in runs]
@@ -348,7 +351,7 @@ def read_document(
     options = options or OcrOptions(orient_page=True)
     started = time.perf_counter()
     pages: list[PageResult] = []
-    for page in iter_pages(data, limits):
+    for page in iter_pages(data, limits, options.words):
         if page.text is not None:
             lines = [TextLine(run.text, 1.0, run.box, run.words) for run in page.text]
             result = PageResult(
