@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ctypes
 import io
 
 import numpy as np
 import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
 import pytest
 from conftest import image_bytes
 from PIL import Image
@@ -54,6 +56,37 @@ def text_pdf(lines: list[str]) -> bytes:
     out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
     out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
     return bytes(out)
+
+
+def scan_pdf(
+    image: Image.Image, texts: list[tuple[str, float, float, bool]], page: tuple[float, float] | None = None
+) -> bytes:
+    """A one-page PDF holding *image* at 100 dpi and text objects ``(text, x_pt, y_pt, invisible)``.
+
+    Without *page* (a size in points) the image fills the page, as a scanner makes it.
+    """
+    width, height = image.width * 0.72, image.height * 0.72
+    document = pdfium.PdfDocument.new()
+    try:
+        sheet = document.new_page(*(page or (width, height)))
+        picture = pdfium.PdfImage.new(document)
+        picture.set_bitmap(pdfium.PdfBitmap.from_pil(image))
+        picture.set_matrix(pdfium.PdfMatrix().scale(width, height))
+        sheet.insert_obj(picture)
+        for text, x, y, invisible in texts:
+            obj = pdfium_c.FPDFPageObj_NewTextObj(document, b"Helvetica", ctypes.c_float(12))
+            buffer = ctypes.create_string_buffer((text + "\0").encode("utf-16-le"))
+            pdfium_c.FPDFText_SetText(obj, ctypes.cast(buffer, ctypes.POINTER(pdfium_c.FPDF_WCHAR)))
+            if invisible:
+                pdfium_c.FPDFTextObj_SetTextRenderMode(obj, pdfium_c.FPDF_TEXTRENDERMODE_INVISIBLE)
+            pdfium_c.FPDFPageObj_Transform(obj, 1, 0, 0, 1, x, y)
+            pdfium_c.FPDFPage_InsertObject(sheet, obj)
+        sheet.gen_content()
+        out = io.BytesIO()
+        document.save(out)
+        return out.getvalue()
+    finally:
+        document.close()
 
 
 def tiff(frames: list[Image.Image]) -> bytes:
@@ -238,3 +271,27 @@ def test_words_follow_vertical_and_upside_down_lines(engine):
     assert [w.text for w in flipped.words] == ["Fragile,", "Handle", "With", "Care"]
     lefts = [bounds(w.box)[0] for w in flipped.words]
     assert lefts == sorted(lefts, reverse=True)  # upside down: the first word is at the right
+
+
+def test_a_scan_with_a_stamped_page_number_is_read_from_its_pixels(engine, expected):
+    # Visible text on a page-filling image is a stamp; taking only it would lose the scanned content.
+    pdf = scan_pdf(receipt(), [("Page 1 of 3", 300, 8, False)])
+    (page,) = read_document(engine, pdf).pages
+    assert page.source == "ocr"
+    read = [squash(line.text) for line in page.lines]
+    assert set(squash(t) for t in expected["receipt.png"]["lines"]) <= set(read)
+    assert "Page1of3" in read
+
+
+def test_an_invisible_ocr_layer_over_a_scan_is_the_text_layer(engine):
+    pdf = scan_pdf(receipt(), [("Hidden OCR line one", 20, 300, True), ("line two", 20, 280, True)])
+    (page,) = read_document(engine, pdf).pages
+    assert page.source == "text-layer"
+    assert [line.text for line in page.lines] == ["Hidden OCR line one", "line two"]
+
+
+def test_a_born_digital_page_with_a_small_picture_keeps_its_text_layer(engine):
+    logo = receipt().resize((130, 136))  # about 94 x 98 pt on a US Letter page: a logo
+    pdf = scan_pdf(logo, [("Quarterly report 2026", 72, 600, False)], page=(612, 792))
+    (page,) = read_document(engine, pdf).pages
+    assert page.source == "text-layer" and [line.text for line in page.lines] == ["Quarterly report 2026"]

@@ -185,7 +185,7 @@ def _text_layer(page: pdfium.PdfPage, width: int, height: int, words: bool) -> l
     textpage = page.get_textpage()
     try:
         count = textpage.count_chars()
-        if count == 0:
+        if count == 0 or _scan_with_visible_text(page, textpage, count):
             return []
         rotation = page.get_rotation()
         # pdfium adds its rotate argument to the page's own: cancelling it gives upright coordinates.
@@ -221,6 +221,37 @@ def _text_layer(page: pdfium.PdfPage, width: int, height: int, words: bool) -> l
         return runs
     finally:
         textpage.close()
+
+
+#: An image covering this share of the page makes it a scanned page.
+SCAN_COVER = 0.5
+
+
+def _scan_with_visible_text(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage, count: int) -> bool:
+    """Tell a scanned page whose text is not its OCR layer (so the pixels must be read).
+
+    A page mostly covered by an image is a scan. Its text layer is trusted only when most of its
+    characters are invisible (render mode 3: the OCR layer scanners and OCRmyPDF put under the image);
+    visible text on a scan is a stamp, a page number or a filled-in field, and the rest of the page
+    would be lost if only that were taken.
+    """
+    left, bottom, right, top = page.get_bbox()
+    area = max((right - left) * (top - bottom), 1e-6)
+    cover = 0.0
+    for image in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,)):
+        x0, y0, x1, y1 = image.get_bounds()
+        overlap = max(0.0, min(x1, right) - max(x0, left)) * max(0.0, min(y1, top) - max(y0, bottom))
+        cover = max(cover, overlap / area)
+    if cover < SCAN_COVER:
+        return False
+    invisible = 0
+    for index in range(count):
+        text_object = pdfium_c.FPDFText_GetTextObject(textpage, index)
+        if text_object and (
+            pdfium_c.FPDFTextObj_GetTextRenderMode(text_object) == pdfium_c.FPDF_TEXTRENDERMODE_INVISIBLE
+        ):
+            invisible += 1
+    return invisible * 2 < count
 
 
 def _turn_run(run: TextRun, rotation: int, width: int, height: int) -> TextRun:
