@@ -135,6 +135,10 @@ def test_multi_page_tiff():
     pages = load_pages(tiff(frames))
     assert [(p.number, p.width, p.height) for p in pages] == [(1, 520, 546), (2, 520, 546), (3, 260, 273)]
     assert all(p.pixels is not None and p.pixels.shape[2] == 3 for p in pages)
+    assert all(p.dpi is None for p in pages)  # no resolution tag: none is made up
+    buf = io.BytesIO()
+    frames[0].save(buf, "TIFF", save_all=True, append_images=frames[1:], dpi=(300, 300))
+    assert [p.dpi for p in load_pages(buf.getvalue())] == [300.0, 300.0, 300.0]
 
 
 def test_page_cap_refuses_the_whole_document():

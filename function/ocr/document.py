@@ -330,12 +330,18 @@ def _tiff_pages(data: bytes, limits: DocumentLimits) -> Iterator[Page]:
 
 
 def _tiff_dpi(image: Image.Image) -> float | None:
-    dpi = image.info.get("dpi")
+    """Read the frame's resolution (dots per inch) from its own tags; ``None`` when absent or implausible."""
+    tags = getattr(image, "tag_v2", {})
     try:
-        value = float(dpi[0]) if dpi else 0.0
-    except (TypeError, ValueError, IndexError):
+        value = float(tags.get(282, 0))  # XResolution
+    except (TypeError, ValueError):
         return None
-    return value if 0 < value <= 10_000 else None
+    unit = tags.get(296, 2)  # ResolutionUnit: 2 inch (the default), 3 centimetre, 1 none
+    if unit == 3:
+        value *= 2.54
+    elif unit != 2:
+        return None
+    return round(value, 2) if 10 <= value <= 10_000 else None
 
 
 @dataclass(frozen=True)
