@@ -9,7 +9,7 @@
 | ``OCRFN_DETECT_MAX_PIXELS`` | ``600000`` | larger images are scaled down to this many pixels for text
   detection (recognition always reads the full-resolution crops); raise it for pages of very small text,
   at the cost of detection time and memory |
-| ``OCRFN_MAX_BODY_BYTES`` | ``20971520`` (20 MiB) | largest request body; larger ones get 413 (checked from
+| ``OCRFN_MAX_BODY_BYTES`` | ``50331648`` (48 MiB) | largest request body; larger ones get 413 (checked from
   ``Content-Length`` before reading, and enforced while reading) |
 | ``OCRFN_CONCURRENCY`` | ``1`` | OCR jobs run at once per process (each already uses every CPU thread) |
 | ``OCRFN_MAX_QUEUE`` | ``4`` | OCR jobs that may wait for a free slot; one more gets 429. Keep
@@ -108,7 +108,8 @@ class Settings:
         )
 
 
-DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024
+#: Room for a 50-page scanned PDF (about 0.6 MB a page as colour JPEG at 200 dpi: 31 MB).
+DEFAULT_MAX_BODY_BYTES = 48 * 1024 * 1024
 
 
 def _positive_int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:

@@ -21,6 +21,8 @@ from conftest import image_bytes
 from PIL import Image
 from server import Server, running
 
+from function.settings import DEFAULT_MAX_BODY_BYTES
+
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
@@ -143,10 +145,10 @@ def test_multipart_without_a_file_is_400(server):
     check_error(response, 400, "missing_file")
 
 
-def test_thirty_megabyte_base64_is_413(server):
-    blob = base64.b64encode(b"\0" * (30 * 1024 * 1024 // 4 * 3)).decode()
+def test_base64_over_the_default_body_limit_is_413(server):
+    blob = base64.b64encode(b"\0" * (DEFAULT_MAX_BODY_BYTES // 4 * 3 + 3)).decode()
     body = json.dumps({"image_base64": blob}).encode()
-    assert len(body) > 30_000_000
+    assert len(body) > DEFAULT_MAX_BODY_BYTES
     check_error(post_raw(server, body, "application/json"), 413, "payload_too_large")
 
 

@@ -15,7 +15,7 @@ def test_defaults():
     assert s.threads == cpu_limit()
     assert s.max_pixels == DEFAULT_MAX_PIXELS
     assert s.detect_max_pixels == 600_000
-    assert (s.max_body_bytes, s.concurrency, s.max_queue) == (20 * 1024 * 1024, 1, 4)
+    assert (s.max_body_bytes, s.concurrency, s.max_queue) == (48 * 1024 * 1024, 1, 4)
     assert (s.service, s.revision) == (None, None)
 
 
