@@ -151,7 +151,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     manifest = json.loads((_REPO / "model" / "manifest.json").read_text(encoding="utf-8"))
     default = manifest["default_set"]
     model_total = sum(f["bytes"] for f in manifest["files"].values())
-    default_total = sum(f["bytes"] for n, f in manifest["files"].items() if n.startswith(default + "/"))
+    # Every file the default set's entry names (its models, character set and the shared page classifier).
+    used = {
+        value
+        for part in manifest["sets"][default].values()
+        if isinstance(part, dict)
+        for key, value in part.items()
+        if key in ("file", "charset")
+    }
+    default_total = sum(manifest["files"][name]["bytes"] for name in used)
     print(
         f"\nModel files: {model_total / 1e6:.1f} MB in all sets, {default_total / 1e6:.1f} MB in the default "
         f"set ({default})."
