@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
 def _pages(result: OcrResult | DocumentResult) -> list[PageResult]:
     if isinstance(result, DocumentResult):
         return result.pages
-    return [PageResult(1, result.width, result.height, "ocr", result.lines, result.angle)]
+    return [PageResult.of_image(result)]
 
 
 def _json(path: Path, result: OcrResult | DocumentResult, pages: list[PageResult]) -> dict[str, Any]:

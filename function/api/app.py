@@ -265,7 +265,7 @@ class OcrApp:
             pages = result.pages
             payload, text = document_payload(result, model), document_text(result)
         else:
-            pages = [PageResult(1, result.width, result.height, "ocr", result.lines, result.angle)]
+            pages = [PageResult.of_image(result)]
             payload, text = result_payload(result, model), result_text(result)
         extras: dict[str, tuple[bytes, str]] = {}
         if "text" in formats:
@@ -328,7 +328,7 @@ class OcrApp:
         if parsed.format == "text":
             return Response(result_text(result), 200, content_type="text/plain; charset=utf-8")
         if hocr:
-            page = PageResult(1, result.width, result.height, "ocr", result.lines, result.angle)
+            page = PageResult.of_image(result)
             return Response(render_hocr([page], model), 200, content_type=HOCR_TYPE)
         return _json(200, result_payload(result, model))
 

@@ -21,7 +21,7 @@ import pypdfium2.raw as pdfium_c
 from PIL import Image
 
 from .decode import pil_to_bgr
-from .engine import OcrEngine, OcrOptions, TextLine, Word
+from .engine import OcrEngine, OcrOptions, OcrResult, TextLine, Word
 from .errors import (
     EmptyImageError,
     ImageError,
@@ -362,6 +362,11 @@ class PageResult:
     angle: int | None = None
     dpi: float | None = None
     timings: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def of_image(cls, result: OcrResult) -> PageResult:
+        """Treat a single image's result as page 1 of 1 (for outputs that are made of pages, like hOCR)."""
+        return cls(1, result.width, result.height, "ocr", result.lines, result.angle, None, result.timings)
 
 
 @dataclass(frozen=True)
