@@ -775,128 +775,77 @@ def _ratio(ours: float, theirs: float) -> str:
 
 def scanned_rows(ours: EngineFigures | None, theirs: EngineFigures | None) -> list[tuple[str, str, str, str]]:
     """Rows of the side-by-side table for the scanned PDF (a missing engine gets ``-``)."""
+    both = ours is not None and theirs is not None
 
-    def cell(fig: EngineFigures | None, fmt: Callable[[EngineFigures], str]) -> str:
-        return "-" if fig is None else fmt(fig)
+    def row(
+        label: str,
+        show: Callable[[EngineFigures], str],
+        compare: Callable[[EngineFigures], float] | None = None,
+    ) -> tuple[str, str, str, str]:
+        """One metric for both engines; *compare* gives the number whose ratio is shown."""
+        cells = ["-" if fig is None else show(fig) for fig in (ours, theirs)]
+        ratio = "" if compare is None else (_ratio(compare(ours), compare(theirs)) if both else "-")
+        return (label, cells[0], cells[1], ratio)
 
-    def ratio(value: Callable[[EngineFigures], float]) -> str:
-        return "-" if ours is None or theirs is None else _ratio(value(ours), value(theirs))
-
+    same_pages = not both or ours.pages == theirs.pages
     rows = [
-        ("Pages read", cell(ours, lambda f: str(f.pages)), cell(theirs, lambda f: str(f.pages)), ""),
-        (
+        row("Pages read", lambda f: str(f.pages)),
+        row(
             "Total time",
-            cell(ours, lambda f: f"{f.total_seconds:.1f} s"),
-            cell(theirs, lambda f: f"{f.total_seconds:.1f} s"),
-            ratio(lambda f: f.total_seconds)
-            if ours is None or theirs is None or ours.pages == theirs.pages
-            else "",
+            lambda f: f"{f.total_seconds:.1f} s",
+            (lambda f: f.total_seconds) if same_pages else None,
         ),
-        (
-            "Pages/s",
-            cell(ours, lambda f: f"{f.pages_per_second:.2f}"),
-            cell(theirs, lambda f: f"{f.pages_per_second:.2f}"),
-            ratio(lambda f: f.pages_per_second),
-        ),
-        (
-            "Median per page",
-            cell(ours, lambda f: ms(f.median_ms)),
-            cell(theirs, lambda f: ms(f.median_ms)),
-            ratio(lambda f: f.median_ms),
-        ),
-        (
-            "p95 per page",
-            cell(ours, lambda f: ms(f.p95_ms)),
-            cell(theirs, lambda f: ms(f.p95_ms)),
-            ratio(lambda f: f.p95_ms),
-        ),
+        row("Pages/s", lambda f: f"{f.pages_per_second:.2f}", lambda f: f.pages_per_second),
+        row("Median per page", lambda f: ms(f.median_ms), lambda f: f.median_ms),
+        row("p95 per page", lambda f: ms(f.p95_ms), lambda f: f.p95_ms),
     ]
-    if ours is not None and theirs is not None and ours.pages != theirs.pages:
+    if not same_pages:
         rows.append(
-            (
+            row(
                 f"Median per page, the same first {theirs.pages} pages",
-                ms(ours.median_ms_first),
-                ms(theirs.median_ms_first),
-                _ratio(ours.median_ms_first, theirs.median_ms_first),
+                lambda f: ms(f.median_ms_first),
+                lambda f: f.median_ms_first,
             )
         )
     if theirs is not None and theirs.render_median_ms is not None:
         rows.append(("of which rendering (pypdfium2), median", "", ms(theirs.render_median_ms), ""))
     rows += [
-        (
-            "RSS after model load",
-            cell(ours, lambda f: _mb(f.rss_loaded_mb)),
-            cell(theirs, lambda f: _mb(f.rss_loaded_mb)),
-            ratio(lambda f: f.rss_loaded_mb),
-        ),
-        (
+        row("RSS after model load", lambda f: _mb(f.rss_loaded_mb), lambda f: f.rss_loaded_mb),
+        row(
             "RSS before the document (after the warm-up)",
-            cell(ours, lambda f: _mb(f.rss_before_mb)),
-            cell(theirs, lambda f: _mb(f.rss_before_mb)),
-            ratio(lambda f: f.rss_before_mb),
+            lambda f: _mb(f.rss_before_mb),
+            lambda f: f.rss_before_mb,
         ),
-        (
-            "Peak RSS",
-            cell(ours, lambda f: _mb(f.peak_mb)),
-            cell(theirs, lambda f: _mb(f.peak_mb)),
-            ratio(lambda f: f.peak_mb),
-        ),
-        (
+        row("Peak RSS", lambda f: _mb(f.peak_mb), lambda f: f.peak_mb),
+        row(
             "RSS growth during the document (peak − before)",
-            cell(ours, lambda f: _mb(f.growth_mb)),
-            cell(theirs, lambda f: _mb(f.growth_mb)),
-            ratio(lambda f: max(f.growth_mb, 1.0)),
+            lambda f: _mb(f.growth_mb),
+            lambda f: max(f.growth_mb, 1.0),
         ),
-        (
+        row(
             "RSS after page 1 → after the last page",
-            cell(ours, lambda f: f"{f.rss_first_page_mb:.0f} → {f.rss_last_page_mb:.0f} MB"),
-            cell(theirs, lambda f: f"{f.rss_first_page_mb:.0f} → {f.rss_last_page_mb:.0f} MB"),
-            "",
+            lambda f: f"{f.rss_first_page_mb:.0f} → {f.rss_last_page_mb:.0f} MB",
         ),
-        (
-            "RSS after each page, min–max",
-            cell(ours, lambda f: f"{f.rss_pages_min_mb:.0f}–{f.rss_pages_max_mb:.0f} MB"),
-            cell(theirs, lambda f: f"{f.rss_pages_min_mb:.0f}–{f.rss_pages_max_mb:.0f} MB"),
-            "",
+        row(
+            "RSS after each page, min–max", lambda f: f"{f.rss_pages_min_mb:.0f}–{f.rss_pages_max_mb:.0f} MB"
         ),
     ]
     if ours is not None:
         for number, (seconds, low, high) in enumerate(ours.extra_passes, 2):
-            rows.append(
-                (
-                    f"Pass {number} in the same process: time; RSS after each page",
-                    f"{seconds:.1f} s; {low:.0f}–{high:.0f} MB",
-                    "",
-                    "",
-                )
-            )
+            label = f"Pass {number} in the same process: time; RSS after each page"
+            rows.append((label, f"{seconds:.1f} s; {low:.0f}–{high:.0f} MB", "", ""))
         if ours.peak_all_passes_mb is not None:
-            rows.append(
-                (
-                    f"Peak RSS over all {len(ours.extra_passes) + 1} passes",
-                    _mb(ours.peak_all_passes_mb),
-                    "",
-                    "",
-                )
-            )
+            label = f"Peak RSS over all {len(ours.extra_passes) + 1} passes"
+            rows.append((label, _mb(ours.peak_all_passes_mb), "", ""))
     rows += [
-        (
+        row(
             "Line recall vs the drawn text",
-            cell(ours, lambda f: f"{pct(f.line_recall, 1)} ({f.found_lines}/{f.expected_lines})"),
-            cell(theirs, lambda f: f"{pct(f.line_recall, 1)} ({f.found_lines}/{f.expected_lines})"),
-            "",
+            lambda f: f"{pct(f.line_recall, 1)} ({f.found_lines}/{f.expected_lines})",
         ),
-        (
-            "Char F1 vs the drawn text",
-            cell(ours, lambda f: pct(f.char_f1, 1)),
-            cell(theirs, lambda f: pct(f.char_f1, 1)),
-            "",
-        ),
-        (
+        row("Char F1 vs the drawn text", lambda f: pct(f.char_f1, 1)),
+        row(
             "CPU used by other processes / stolen by the host",
-            cell(ours, lambda f: f"{pct(f.others_share, 0)} / {pct(f.steal_share, 0)}"),
-            cell(theirs, lambda f: f"{pct(f.others_share, 0)} / {pct(f.steal_share, 0)}"),
-            "",
+            lambda f: f"{pct(f.others_share, 0)} / {pct(f.steal_share, 0)}",
         ),
     ]
     return rows
