@@ -86,6 +86,15 @@ def test_text_layer_pages_are_marked_and_exact(server):
     assert all(line["confidence"] == 1.0 for line in page["data"])
 
 
+def test_text_layer_can_be_refused_per_request(server):
+    srv, _ = server
+    pdf = text_pdf(["Invoice 2024-0815", "Total 1286.75"])
+    (page,) = post(srv, pdf, "application/pdf", "?text_layer=false").json()["pages"]
+    assert page["source"] == "ocr" and page["angle"] == 0
+    assert [squash(line["text"]) for line in page["data"]] == ["Invoice2024-0815", "Total1286.75"]
+    assert all(line["confidence"] < 1.0 for line in page["data"])
+
+
 def test_text_format_separates_pages_with_form_feeds(server):
     srv, _ = server
     text = post(srv, tiff([receipt(), receipt(), receipt()]), "image/tiff", "?format=text").text

@@ -219,11 +219,17 @@ class OcrApp:
             self.metrics.in_flight.dec()
 
     def _read(
-        self, data: bytes, options: OcrOptions, request_id: str, orient_page: bool | None = None
+        self,
+        data: bytes,
+        options: OcrOptions,
+        request_id: str,
+        orient_page: bool | None = None,
+        text_layer: bool = True,
     ) -> OcrResult | DocumentResult:
         """OCR an image, or every page of a PDF / multi-page TIFF, through the admission gate.
 
-        *orient_page* ``None`` turns document pages upright and reads single images as they are.
+        *orient_page* ``None`` turns document pages upright and reads single images as they are;
+        *text_layer* ``False`` OCRs PDF pages that carry text instead of taking their text.
         """
         engine = self._engine()
         document = document_kind(data) is not None
@@ -235,7 +241,7 @@ class OcrApp:
             self.metrics.images.inc()
             self.metrics.lines.inc(len(result.lines))
             return result
-        limits = self.settings.document_limits()
+        limits = replace(self.settings.document_limits(), use_text_layer=text_layer)
 
         def progress(page: PageResult, total: int) -> None:
             self.metrics.observe_stages(page.timings)
@@ -307,7 +313,9 @@ class OcrApp:
         hocr = parsed.format == "hocr"
         options = replace(parsed.options, words=hocr)
         try:
-            result = self._read(parsed.image, options, details["request_id"], parsed.orient_page)
+            result = self._read(
+                parsed.image, options, details["request_id"], parsed.orient_page, parsed.text_layer
+            )
         except OcrError as exc:
             client = from_ocr_error(exc)
             if client is None:

@@ -1,7 +1,7 @@
 """Turn an OCR request into image bytes and per-request options.
 
 Accepted bodies: ``application/json`` (``{"image_base64": ..., "detect", "min_confidence", "orient_page",
-"format"}``),
+"text_layer", "format"}``),
 a raw image (``image/*`` or ``application/octet-stream``), or ``multipart/form-data`` with the file in
 field ``image`` (or ``file``). Options may also come as query parameters; JSON fields win over them.
 """
@@ -26,7 +26,7 @@ from ..ocr import OcrOptions
 from .errors import ApiError
 
 FORMATS = ("json", "text", "hocr")
-OPTION_FIELDS = ("detect", "min_confidence", "orient_page", "format")
+OPTION_FIELDS = ("detect", "min_confidence", "orient_page", "text_layer", "format")
 JSON_FIELDS = ("image_base64", *OPTION_FIELDS)
 FILE_FIELDS = ("image", "file")
 _DATA_URL = re.compile(r"^data:[\w.+-]+/[\w.+-]+(;[\w.+-]+=[\w.+-]+)*;base64,", re.IGNORECASE)
@@ -40,13 +40,14 @@ class OcrRequest:
     """What one OCR request asks for.
 
     ``orient_page`` is ``None`` when the request did not say: pages of documents are then turned upright,
-    single images are read as they are.
+    single images are read as they are. ``text_layer=False`` OCRs PDF pages even when they carry text.
     """
 
     image: bytes
     options: OcrOptions
     format: str
     orient_page: bool | None = None
+    text_layer: bool = True
     body_bytes: int = 0
 
 
@@ -176,15 +177,16 @@ def _in_memory(*_: Any, **__: Any) -> io.BytesIO:
     return io.BytesIO()
 
 
-def _options(values: Mapping[str, Any], where: str) -> tuple[OcrOptions, str, bool | None]:
+def _options(values: Mapping[str, Any], where: str) -> tuple[OcrOptions, str, bool | None, bool]:
     detect = _as_bool(values.get("detect", True), "detect", where)
     min_confidence = _as_confidence(values.get("min_confidence", 0.5), where)
     orient = values.get("orient_page")
     orient_page = None if orient is None else _as_bool(orient, "orient_page", where)
+    text_layer = _as_bool(values.get("text_layer", True), "text_layer", where)
     fmt = values.get("format", "json")
     if fmt not in FORMATS:
         raise ApiError(400, "invalid_field", f"{where} format must be one of {', '.join(FORMATS)}.")
-    return OcrOptions(detect=detect, min_confidence=min_confidence), fmt, orient_page
+    return OcrOptions(detect=detect, min_confidence=min_confidence), fmt, orient_page, text_layer
 
 
 def _as_bool(value: Any, name: str, where: str) -> bool:
