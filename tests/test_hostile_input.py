@@ -221,3 +221,44 @@ def test_extreme_aspect_ratios_with_page_orientation_stay_small(server):
     assert response.status_code == 200, response.text[:300]
     assert response.json()["pages"][0]["angle"] in (0, 90, 180, 270)
     assert rss(server) - before < 150e6
+
+
+def pdf_with_image_bomb(side: int) -> bytes:
+    """Make a one-inch PDF page showing a side x side grey image (side² bytes decoded, little compressed)."""
+    packer = zlib.compressobj(1)
+    row = bytes(side)
+    stream = b"".join(packer.compress(row) for _ in range(side)) + packer.flush()
+    content = b"q 72 0 0 72 0 0 cm /Im0 Do Q"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 72 72] /Contents 4 0 R "
+        b"/Resources << /XObject << /Im0 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+        b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray "
+        b"/BitsPerComponent 8 /Filter /FlateDecode /Length %d >>\nstream\n"
+        % (side, side, len(stream))
+        + stream
+        + b"\nendstream",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def test_an_image_bomb_inside_a_pdf_is_rendered_in_bounded_memory(server):
+    """A 1.6 GB (decoded) picture in a 7 MB PDF: pdfium scales it while decoding, nothing balloons."""
+    bomb = pdf_with_image_bomb(40_000)
+    assert len(bomb) < 8_000_000
+    before = rss(server)
+    response = post_raw(server, bomb, "application/pdf")
+    assert response.status_code == 200, response.text[:300]
+    assert response.json()["pages"][0]["width"] == 200  # one inch at 200 dpi
+    assert rss(server) - before < 150e6
