@@ -11,7 +11,7 @@ from typing import Any
 
 from .api.hocr import render_hocr
 from .ocr import DetectorParams, OcrEngine, OcrError, OcrOptions, OcrResult, load_model_set
-from .ocr.document import DocumentResult, PageResult, document_kind, read_document
+from .ocr.document import DocumentResult, PageResult, PageSelection, document_kind, read_document
 from .settings import load_settings
 
 
@@ -34,6 +34,9 @@ def main(argv: list[str] | None = None) -> int:
         choices=("auto", "yes", "no"),
         default="auto",
         help="turn pages upright first (auto: documents yes, single images no)",
+    )
+    parser.add_argument(
+        "--pages", type=_selection, default=None, help="pages of PDFs and TIFFs to read, e.g. 1-3,7 or 5-"
     )
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print one JSON object per file")
@@ -61,7 +64,9 @@ def main(argv: list[str] | None = None) -> int:
             )
             if document:
                 limits = settings.document_limits()
-                result: OcrResult | DocumentResult = read_document(engine, data, options, limits)
+                result: OcrResult | DocumentResult = read_document(
+                    engine, data, options, limits, pages=args.pages
+                )
             else:
                 result = engine.run(data, options)
         except (OSError, OcrError) as exc:
@@ -83,6 +88,13 @@ def main(argv: list[str] | None = None) -> int:
                 for line in page.lines:
                     print(line.text)
     return status
+
+
+def _selection(text: str) -> PageSelection:
+    try:
+        return PageSelection.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _pages(result: OcrResult | DocumentResult) -> list[PageResult]:

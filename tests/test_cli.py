@@ -55,3 +55,14 @@ def test_unreadable_files_are_reported_and_fail_the_run(tmp_path):
     assert proc.returncode == 1
     assert str(bad) in proc.stderr and "Traceback" not in proc.stderr
     assert "美味小馆" in squash(proc.stdout)  # the good file is still read
+
+
+def test_pages_of_a_document_can_be_chosen(tmp_path):
+    pdf = tmp_path / "scan.pdf"
+    pdf.write_bytes(image_pdf([receipt(), turned(receipt(), 90), receipt()]))
+    proc = cli("--pages", "2-", str(pdf))
+    assert proc.returncode == 0, proc.stderr
+    headings = [line for line in proc.stdout.splitlines() if line.startswith("-- page")]
+    assert headings == ["-- page 2 (ocr, turned 90°)", "-- page 3 (ocr)"]
+    proc = cli("--pages", "x", str(pdf))
+    assert proc.returncode == 2 and "--pages" in proc.stderr

@@ -13,8 +13,8 @@ from conftest import image_bytes
 from PIL import Image
 
 from function.ocr import OcrOptions
-from function.ocr.document import DocumentLimits, document_kind, load_pages, read_document
-from function.ocr.errors import ImageTooLargeError, NotAnImageError, TooManyPagesError
+from function.ocr.document import DocumentLimits, PageSelection, document_kind, load_pages, read_document
+from function.ocr.errors import ImageTooLargeError, NotAnImageError, PageRangeError, TooManyPagesError
 
 
 def squash(text: str) -> str:
@@ -299,3 +299,27 @@ def test_a_born_digital_page_with_a_small_picture_keeps_its_text_layer(engine):
     pdf = scan_pdf(logo, [("Quarterly report 2026", 72, 600, False)], page=(612, 792))
     (page,) = read_document(engine, pdf).pages
     assert page.source == "text-layer" and [line.text for line in page.lines] == ["Quarterly report 2026"]
+
+
+def test_page_selections_parse_and_pick():
+    selection = PageSelection.parse(" 1-3, 7,10- ")
+    assert str(selection) == "1-3,7,10-"
+    assert selection.pick(12) == [0, 1, 2, 6, 9, 10, 11]
+    assert PageSelection.parse("2,2,1-2").pick(3) == [0, 1]  # each page once, in document order
+    assert PageSelection.parse("3-9").pick(4) == [2, 3]  # a range may run past the end
+    with pytest.raises(PageRangeError, match="Page 5 was asked for, but the document has 4 pages"):
+        PageSelection.parse("1,5").pick(4)
+    for bad in ("", "0", "3-1", "a", "1,,2", "-3", "1-2-3", ",".join(["1"] * 101)):
+        with pytest.raises(ValueError):
+            PageSelection.parse(bad)
+
+
+def test_selected_pages_are_the_only_ones_read_and_the_cap_counts_the_selection():
+    frames = [receipt().resize((100 + 10 * i, 100)) for i in range(6)]
+    limits = DocumentLimits(max_pages=2)
+    pages = load_pages(tiff(frames), limits, pages=PageSelection.parse("2,5"))
+    assert [(p.number, p.count, p.reading, p.width) for p in pages] == [(2, 6, 2, 110), (5, 6, 2, 140)]
+    with pytest.raises(TooManyPagesError, match="The selection 1-3 names 3 pages; the limit is 2"):
+        load_pages(tiff(frames), limits, pages=PageSelection.parse("1-3"))
+    pdf = image_pdf(frames)
+    assert [p.number for p in load_pages(pdf, limits, pages=PageSelection.parse("6"))] == [6]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import xml.etree.ElementTree as ET
@@ -104,8 +105,6 @@ def test_text_format_separates_pages_with_form_feeds(server):
 
 def test_multi_page_tiff_as_base64_json(server):
     srv, _ = server
-    import base64
-
     payload = {"image_base64": base64.b64encode(tiff([receipt(), receipt().convert("L")])).decode()}
     body = requests.post(srv.url + "/api/ocr", json=payload, timeout=120).json()
     assert [p["page"] for p in body["pages"]] == [1, 2]
@@ -117,6 +116,27 @@ def test_page_cap_is_a_422_not_a_truncation(server):
     assert response.status_code == 422
     body = response.json()
     assert body["error"] == "too_many_pages" and "4 pages; the limit is 3" in body["message"]
+
+
+def test_pages_select_what_is_read(server):
+    srv, _ = server
+    four = image_pdf([receipt()] * 4)  # over the module server's cap of 3 pages...
+    body = post(srv, four, "application/pdf", "?pages=2,4").json()  # ...but two are selected
+    assert [p["page"] for p in body["pages"]] == [2, 4]
+    assert squash(body["pages"][0]["data"][0]["text"]) == "美味小馆"
+    payload = {"image_base64": base64.b64encode(four).decode(), "pages": "3-"}
+    body = requests.post(srv.url + "/api/ocr", json=payload, timeout=120).json()
+    assert [p["page"] for p in body["pages"]] == [3, 4]
+    response = post(srv, four, "application/pdf", "?pages=1-4")
+    assert response.status_code == 422 and response.json()["error"] == "too_many_pages"
+    response = post(srv, four, "application/pdf", "?pages=5")
+    assert response.status_code == 422 and response.json()["error"] == "page_out_of_range"
+    assert "the document has 4 pages" in response.json()["message"]
+    response = post(srv, four, "application/pdf", "?pages=two")
+    assert response.status_code == 400 and response.json()["error"] == "invalid_field"
+    image = image_bytes("receipt.png")
+    assert post(srv, image, "image/png", "?pages=1").status_code == 200  # an image is page 1 of 1
+    assert post(srv, image, "image/png", "?pages=2").json()["error"] == "page_out_of_range"
 
 
 def test_single_images_keep_their_shape(server):

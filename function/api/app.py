@@ -39,7 +39,7 @@ from ..ingest import EventResult, Ingest
 from ..lifecycle import Lifecycle
 from ..metrics import Metrics
 from ..ocr import OcrEngine, OcrError, OcrOptions, OcrResult
-from ..ocr.document import DocumentResult, PageResult, document_kind, read_document
+from ..ocr.document import DocumentResult, PageResult, PageSelection, document_kind, read_document
 from ..request_log import log_request
 from ..settings import Settings
 from ..storage import Storage
@@ -225,16 +225,20 @@ class OcrApp:
         request_id: str,
         orient_page: bool | None = None,
         text_layer: bool = True,
+        pages: PageSelection | None = None,
     ) -> OcrResult | DocumentResult:
         """OCR an image, or every page of a PDF / multi-page TIFF, through the admission gate.
 
         *orient_page* ``None`` turns document pages upright and reads single images as they are;
-        *text_layer* ``False`` OCRs PDF pages that carry text instead of taking their text.
+        *text_layer* ``False`` OCRs PDF pages that carry text instead of taking their text; *pages*
+        reads only those pages of a document (a single image is page 1 of 1).
         """
         engine = self._engine()
         document = document_kind(data) is not None
         options = replace(options, orient_page=document if orient_page is None else orient_page)
         if not document:
+            if pages is not None:
+                pages.pick(1)  # a page beyond 1 of a single image is a 422, like any page out of range
             with self._admitted():
                 result = engine.run(data, replace(options, time_budget=self.settings.time_budget))
             self.metrics.observe_stages(result.timings)
@@ -243,14 +247,19 @@ class OcrApp:
             return result
         limits = replace(self.settings.document_limits(), use_text_layer=text_layer)
 
+        read = 0
+
         def progress(page: PageResult, total: int) -> None:
+            nonlocal read
+            read += 1
             self.metrics.observe_stages(page.timings)
             self.metrics.pages.labels(page.source).inc()
             self.metrics.lines.inc(len(page.lines))
             log_request(
                 {
                     "request_id": request_id,
-                    "progress": f"page {page.number}/{total}",
+                    "progress": f"page {read}/{total}",
+                    "page": page.number,
                     "source": page.source,
                     "angle": page.angle,
                     "lines": len(page.lines),
@@ -261,7 +270,7 @@ class OcrApp:
 
         budgeted = replace(options, time_budget=self.settings.document_time_budget)
         with self._admitted():
-            return read_document(engine, data, budgeted, limits, progress)
+            return read_document(engine, data, budgeted, limits, progress, pages)
 
     def _ocr_for_event(self, data: bytes, request_id: str) -> EventResult:
         formats = self.settings.result_formats
@@ -314,7 +323,12 @@ class OcrApp:
         options = replace(parsed.options, words=hocr)
         try:
             result = self._read(
-                parsed.image, options, details["request_id"], parsed.orient_page, parsed.text_layer
+                parsed.image,
+                options,
+                details["request_id"],
+                parsed.orient_page,
+                parsed.text_layer,
+                parsed.pages,
             )
         except OcrError as exc:
             client = from_ocr_error(exc)

@@ -9,6 +9,7 @@ from ..ocr import (
     ImageTooLargeError,
     NotAnImageError,
     OcrError,
+    PageRangeError,
     TimeBudgetError,
     TooManyPagesError,
     UnsupportedImageError,
@@ -32,6 +33,7 @@ class ApiError(Exception):
 _IMAGE_STATUS: tuple[tuple[type[OcrError], int], ...] = (
     (ImageTooLargeError, 422),
     (TooManyPagesError, 422),
+    (PageRangeError, 422),
     (EmptyImageError, 422),
     (UnsupportedImageError, 422),
     (NotAnImageError, 400),

@@ -1,7 +1,7 @@
 """Turn an OCR request into image bytes and per-request options.
 
 Accepted bodies: ``application/json`` (``{"image_base64": ..., "detect", "min_confidence", "orient_page",
-"text_layer", "format"}``),
+"text_layer", "pages", "format"}``),
 a raw image (``image/*`` or ``application/octet-stream``), or ``multipart/form-data`` with the file in
 field ``image`` (or ``file``). Options may also come as query parameters; JSON fields win over them.
 """
@@ -23,10 +23,11 @@ from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 from werkzeug.formparser import parse_form_data
 
 from ..ocr import OcrOptions
+from ..ocr.document import PageSelection
 from .errors import ApiError
 
 FORMATS = ("json", "text", "hocr")
-OPTION_FIELDS = ("detect", "min_confidence", "orient_page", "text_layer", "format")
+OPTION_FIELDS = ("detect", "min_confidence", "orient_page", "text_layer", "pages", "format")
 JSON_FIELDS = ("image_base64", *OPTION_FIELDS)
 FILE_FIELDS = ("image", "file")
 _DATA_URL = re.compile(r"^data:[\w.+-]+/[\w.+-]+(;[\w.+-]+=[\w.+-]+)*;base64,", re.IGNORECASE)
@@ -41,6 +42,7 @@ class OcrRequest:
 
     ``orient_page`` is ``None`` when the request did not say: pages of documents are then turned upright,
     single images are read as they are. ``text_layer=False`` OCRs PDF pages even when they carry text.
+    ``pages`` selects pages of a document (``None``: all of them).
     """
 
     image: bytes
@@ -48,6 +50,7 @@ class OcrRequest:
     format: str
     orient_page: bool | None = None
     text_layer: bool = True
+    pages: PageSelection | None = None
     body_bytes: int = 0
 
 
@@ -177,16 +180,32 @@ def _in_memory(*_: Any, **__: Any) -> io.BytesIO:
     return io.BytesIO()
 
 
-def _options(values: Mapping[str, Any], where: str) -> tuple[OcrOptions, str, bool | None, bool]:
+def _options(
+    values: Mapping[str, Any], where: str
+) -> tuple[OcrOptions, str, bool | None, bool, PageSelection | None]:
     detect = _as_bool(values.get("detect", True), "detect", where)
     min_confidence = _as_confidence(values.get("min_confidence", 0.5), where)
     orient = values.get("orient_page")
     orient_page = None if orient is None else _as_bool(orient, "orient_page", where)
     text_layer = _as_bool(values.get("text_layer", True), "text_layer", where)
+    pages = _as_pages(values.get("pages"), where)
     fmt = values.get("format", "json")
     if fmt not in FORMATS:
         raise ApiError(400, "invalid_field", f"{where} format must be one of {', '.join(FORMATS)}.")
-    return OcrOptions(detect=detect, min_confidence=min_confidence), fmt, orient_page, text_layer
+    return OcrOptions(detect=detect, min_confidence=min_confidence), fmt, orient_page, text_layer, pages
+
+
+def _as_pages(value: Any, where: str) -> PageSelection | None:
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise ApiError(400, "invalid_field", f'{where} pages must be a string such as "1-3,7".')
+    try:
+        return PageSelection.parse(value)
+    except ValueError as exc:
+        raise ApiError(400, "invalid_field", f"{where} pages: {exc}.") from None
 
 
 def _as_bool(value: Any, name: str, where: str) -> bool:

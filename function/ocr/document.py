@@ -27,6 +27,7 @@ from .errors import (
     ImageError,
     ImageTooLargeError,
     NotAnImageError,
+    PageRangeError,
     TimeBudgetError,
     TooManyPagesError,
 )
@@ -54,7 +55,9 @@ class TextRun:
 
 @dataclass(frozen=True)
 class Page:
-    """One page, ``number`` of ``count``: its rendered size, and its pixels (BGR) or its text layer.
+    """One page, ``number`` of ``count`` in the document: its size, and its pixels (BGR) or its text layer.
+
+    ``reading`` is how many pages this read yields (``count``, or fewer when pages were selected).
 
     ``dpi`` is the resolution of the pixels when known (the rendering resolution of a PDF, the TIFF's tag).
     ``rotation`` is a text-layer page's ``/Rotate`` (clockwise degrees): how far its text is turned.
@@ -68,6 +71,7 @@ class Page:
     text: list[TextRun] | None = None
     dpi: float | None = None
     rotation: int = 0
+    reading: int = 0
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,50 @@ class DocumentLimits:
     max_page_pixels: int = 40_000_000
     max_total_pixels: int = DEFAULT_MAX_TOTAL_PIXELS
     use_text_layer: bool = True
+
+
+#: The most page numbers a selection may name (ranges are not expanded beyond the document's pages).
+MAX_SELECTION_PARTS = 100
+
+
+@dataclass(frozen=True)
+class PageSelection:
+    """Which pages of a document to read: 1-based, inclusive ranges such as ``1-3,7,10-``."""
+
+    ranges: tuple[tuple[int, int | None], ...]
+
+    @classmethod
+    def parse(cls, text: str) -> PageSelection:
+        """Parse ``"2"``, ``"1-3,7"`` or ``"5-"`` (to the end); a malformed one raises ``ValueError``."""
+        parts = [part.strip() for part in text.split(",")]
+        if not text.strip() or len(parts) > MAX_SELECTION_PARTS:
+            raise ValueError(f"name pages as 1-3,7 or 5- (at most {MAX_SELECTION_PARTS} parts)")
+        ranges: list[tuple[int, int | None]] = []
+        for part in parts:
+            first, dash, last = part.partition("-")
+            try:
+                start = int(first)
+                end = (int(last) if last.strip() else None) if dash else start
+            except ValueError:
+                raise ValueError(f"{part!r} is not a page number or range such as 1-3 or 5-") from None
+            if start < 1 or (end is not None and end < start):
+                raise ValueError(f"{part!r}: pages count from 1 and a range must not run backwards")
+            ranges.append((start, end))
+        return cls(tuple(ranges))
+
+    def pick(self, count: int) -> list[int]:
+        """Return the 0-based indices of the selected pages of a *count*-page document, in order."""
+        for start, _ in self.ranges:
+            if start > count:
+                raise PageRangeError(f"Page {start} was asked for, but the document has {count} pages.")
+        chosen: set[int] = set()
+        for start, end in self.ranges:
+            chosen.update(range(start - 1, min(end or count, count)))
+        return sorted(chosen)
+
+    def __str__(self) -> str:
+        """Give the selection back in the syntax it was parsed from."""
+        return ",".join(str(a) if b == a else f"{a}-{'' if b is None else b}" for a, b in self.ranges)
 
 
 def document_kind(data: bytes) -> str | None:
@@ -95,39 +143,48 @@ def document_kind(data: bytes) -> str | None:
     return None
 
 
-def load_pages(data: bytes, limits: DocumentLimits | None = None, words: bool = True) -> list[Page]:
+def load_pages(
+    data: bytes, limits: DocumentLimits | None = None, words: bool = True, pages: PageSelection | None = None
+) -> list[Page]:
     """Split a PDF or multi-page TIFF into pages, all at once (see :func:`iter_pages`)."""
-    return list(iter_pages(data, limits, words))
+    return list(iter_pages(data, limits, words, pages))
 
 
-def iter_pages(data: bytes, limits: DocumentLimits | None = None, words: bool = True) -> Iterator[Page]:
+def iter_pages(
+    data: bytes, limits: DocumentLimits | None = None, words: bool = True, pages: PageSelection | None = None
+) -> Iterator[Page]:
     """Yield the pages of a PDF or multi-page TIFF one at a time, so only one is in memory.
 
     The page count and every page's size are checked against the limits before the first page is
     rendered, so an oversized document is refused before any work is done on it. *words* says whether
-    text-layer runs carry their words (reading every character's box costs time and memory).
+    text-layer runs carry their words (reading every character's box costs time and memory). *pages*
+    reads only those pages; the page cap then applies to how many are selected.
     """
     limits = limits or DocumentLimits()
     kind = document_kind(data)
     if kind == "pdf":
-        yield from _pdf_pages(data, limits, words)
+        yield from _pdf_pages(data, limits, words, pages)
     elif kind == "tiff":
-        yield from _tiff_pages(data, limits)
+        yield from _tiff_pages(data, limits, pages)
     else:
         raise NotAnImageError("The data is not a PDF or a multi-page TIFF.")
 
 
-def _check_count(count: int, limits: DocumentLimits) -> None:
+def _select(count: int, limits: DocumentLimits, pages: PageSelection | None) -> list[int]:
+    """Return the 0-based indices to read: the selection (or every page), refused whole beyond the cap."""
     if count == 0:
         raise EmptyImageError("The document has no pages.")
-    if count > limits.max_pages:
-        raise TooManyPagesError(f"The document has {count} pages; the limit is {limits.max_pages}.")
+    chosen = list(range(count)) if pages is None else pages.pick(count)
+    if len(chosen) > limits.max_pages:
+        which = "The document has" if pages is None else f"The selection {pages} names"
+        raise TooManyPagesError(f"{which} {len(chosen)} pages; the limit is {limits.max_pages}.")
+    return chosen
 
 
-def _check_sizes(sizes: list[tuple[int, int]], limits: DocumentLimits) -> None:
-    """Refuse a page with no pixels or too many, and pages that add up to too many."""
+def _check_sizes(sizes: list[tuple[int, tuple[int, int]]], limits: DocumentLimits) -> None:
+    """Refuse a page with no pixels or too many, and pages that add up to too many (``(number, size)``)."""
     total = 0
-    for number, (width, height) in enumerate(sizes, 1):
+    for number, (width, height) in sizes:
         if width <= 0 or height <= 0:
             raise EmptyImageError(f"Page {number} has zero width or height.")
         if width * height > limits.max_page_pixels:
@@ -141,17 +198,22 @@ def _check_sizes(sizes: list[tuple[int, int]], limits: DocumentLimits) -> None:
             )
 
 
-def _pdf_pages(data: bytes, limits: DocumentLimits, words: bool) -> Iterator[Page]:
+def _pdf_pages(
+    data: bytes, limits: DocumentLimits, words: bool, pages: PageSelection | None
+) -> Iterator[Page]:
     try:
         pdf = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
         raise NotAnImageError(f"The PDF cannot be read ({exc}).") from None
     try:
-        _check_count(len(pdf), limits)
+        count = len(pdf)
+        chosen = _select(count, limits, pages)
         scale = limits.dpi / 72.0
-        points = [pdf.get_page_size(i) for i in range(len(pdf))]
-        _check_sizes([(math.ceil(w * scale), math.ceil(h * scale)) for w, h in points], limits)
-        for index, (width_pt, height_pt) in enumerate(points):
+        points = {i: pdf.get_page_size(i) for i in chosen}
+        _check_sizes(
+            [(i + 1, (math.ceil(w * scale), math.ceil(h * scale))) for i, (w, h) in points.items()], limits
+        )
+        for index, (width_pt, height_pt) in points.items():
             page = pdf[index]
             try:
                 width, height = math.ceil(width_pt * scale), math.ceil(height_pt * scale)
@@ -159,12 +221,13 @@ def _pdf_pages(data: bytes, limits: DocumentLimits, words: bool) -> Iterator[Pag
                 if runs:
                     rotation = page.get_rotation()
                     result = Page(
-                        index + 1, len(points), width, height, text=runs, dpi=limits.dpi, rotation=rotation
+                        index + 1, count, width, height, text=runs, dpi=limits.dpi, rotation=rotation
                     )
                 else:
                     pixels = np.ascontiguousarray(page.render(scale=scale).to_numpy()[:, :, :3])
                     h, w = pixels.shape[:2]
-                    result = Page(index + 1, len(points), w, h, pixels=pixels, dpi=limits.dpi)
+                    result = Page(index + 1, count, w, h, pixels=pixels, dpi=limits.dpi)
+                result = replace(result, reading=len(chosen))
             finally:
                 page.close()
             yield result
@@ -308,21 +371,23 @@ def _pdf_words(
     yield from close()
 
 
-def _tiff_pages(data: bytes, limits: DocumentLimits) -> Iterator[Page]:
+def _tiff_pages(data: bytes, limits: DocumentLimits, pages: PageSelection | None) -> Iterator[Page]:
     try:
         with Image.open(io.BytesIO(data), formats=["TIFF"]) as image:
-            _check_count(image.n_frames, limits)
+            count = image.n_frames
+            chosen = _select(count, limits, pages)
             sizes = []
-            for index in range(image.n_frames):
+            for index in chosen:
                 image.seek(index)  # reads the frame's header only
-                sizes.append(image.size)
+                sizes.append((index + 1, image.size))
             _check_sizes(sizes, limits)
-            for index in range(image.n_frames):
+            for index in chosen:
                 image.seek(index)
                 image.load()
                 pixels = pil_to_bgr(image)
                 h, w = pixels.shape[:2]
-                yield Page(index + 1, image.n_frames, w, h, pixels=pixels, dpi=_tiff_dpi(image))
+                dpi = _tiff_dpi(image)
+                yield Page(index + 1, count, w, h, pixels=pixels, dpi=dpi, reading=len(chosen))
     except ImageError:
         raise
     except Exception as exc:
@@ -383,17 +448,19 @@ def read_document(
     options: OcrOptions | None = None,
     limits: DocumentLimits | None = None,
     on_page: Callable[[PageResult, int], None] | None = None,
+    pages: PageSelection | None = None,
 ) -> DocumentResult:
     """OCR every page of a PDF or multi-page TIFF (text-layer pages are taken as they are).
 
     Without *options*, pages are turned upright before OCR (``OcrOptions(orient_page=True)``).
     ``options.time_budget`` bounds the whole document: each page gets what is left of it. *on_page* is
-    called after each page with the page's result and the number of pages (for progress reporting).
+    called after each page with the page's result and the number of pages being read (for progress
+    reporting). *pages* reads only those pages (numbers in the results stay the document's).
     """
     options = options or OcrOptions(orient_page=True)
     started = time.perf_counter()
-    pages: list[PageResult] = []
-    for page in iter_pages(data, limits, options.words):
+    done: list[PageResult] = []
+    for page in iter_pages(data, limits, options.words, pages):
         if page.text is not None:
             lines = [TextLine(run.text, 1.0, run.box, run.words) for run in page.text]
             result = PageResult(
@@ -412,7 +479,7 @@ def read_document(
             result = PageResult(
                 page.number, ocr.width, ocr.height, "ocr", ocr.lines, ocr.angle, page.dpi, ocr.timings
             )
-        pages.append(result)
+        done.append(result)
         if on_page is not None:
-            on_page(result, page.count)
-    return DocumentResult(pages, time.perf_counter() - started)
+            on_page(result, page.reading)
+    return DocumentResult(done, time.perf_counter() - started)

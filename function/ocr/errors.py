@@ -49,6 +49,12 @@ class TooManyPagesError(ImageError):
     code = "too_many_pages"
 
 
+class PageRangeError(ImageError):
+    """A page selection names a page the document does not have."""
+
+    code = "page_out_of_range"
+
+
 class ModelError(OcrError):
     """The model files are missing, corrupt or inconsistent with their manifest."""
 
