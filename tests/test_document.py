@@ -323,3 +323,9 @@ def test_selected_pages_are_the_only_ones_read_and_the_cap_counts_the_selection(
         load_pages(tiff(frames), limits, pages=PageSelection.parse("1-3"))
     pdf = image_pdf(frames)
     assert [p.number for p in load_pages(pdf, limits, pages=PageSelection.parse("6"))] == [6]
+
+
+def test_single_line_mode_does_not_turn_a_strip_as_a_page(engine):
+    line = engine.run(image_bytes("line_en.png"), OcrOptions(detect=False, orient_page=True))
+    assert line.angle == 0 and "orient_page" not in line.timings
+    assert line.lines[0].text == "Invoice No. 2024-0815 Total: $1,286.75"

@@ -30,7 +30,8 @@ class OcrOptions:
 
     ``detect=False`` is single-line mode: the whole image is one text line and detection is skipped.
     ``orient_page=True`` finds whether the whole image is turned 0/90/180/270 degrees and reads it upright
-    (boxes stay in the coordinates of the image as given); the result's ``angle`` says what was found.
+    (boxes stay in the coordinates of the image as given); the result's ``angle`` says what was found. In
+    single-line mode only 0 or 180 can be found (the line's own shape and flip check decide).
     ``words=True`` also cuts every line into words with boxes, from the recognizer's CTC alignment.
     Lines with a confidence under ``min_confidence`` or with no text are left out. ``time_budget`` (seconds)
     cuts the call off with :class:`TimeBudgetError` once it has run that long: a model run in progress
@@ -151,7 +152,9 @@ class OcrEngine:
         mark = _stage(timings, "decode", started)
 
         turned = 0
-        if options.orient_page and self.page_classifier is not None:
+        # A single line (detect=False) is turned by its shape and read both ways up already; a page
+        # classifier looking at the middle of a strip would only add a chance of turning it wrongly.
+        if options.orient_page and options.detect and self.page_classifier is not None:
             budget.check()
             turned = budget.call(self.page_classifier.classify, pixels).angle
             pixels = upright(pixels, turned)
