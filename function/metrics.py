@@ -16,8 +16,12 @@ from prometheus_client import (
     generate_latest,
 )
 
-#: Request latency buckets (seconds): probes answer in milliseconds, dense pages take seconds.
-LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+#: Request latency buckets (seconds): probes answer in milliseconds, dense pages take seconds, documents
+#: up to the document budget (140 s by default).
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
+#: Whole-document buckets (seconds) and pages-per-document buckets.
+DOCUMENT_BUCKETS = (0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 90.0, 120.0, 180.0, 300.0)
+PAGE_COUNT_BUCKETS = (1, 2, 3, 5, 10, 20, 30, 50, 100)
 #: Inference stage buckets (seconds).
 STAGE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 STAGES = ("decode", "orient_page", "detect", "classify", "recognize", "order", "total")
@@ -63,6 +67,18 @@ class Metrics:
             "ocrfn_document_pages",
             "Pages of PDFs and multi-page TIFFs read, by source (ocr, text-layer)",
             ("source",),
+            registry=r,
+        )
+        self.document_seconds = Histogram(
+            "ocrfn_document_duration_seconds",
+            "Time to read a whole PDF or multi-page TIFF (size OCRFN_DOCUMENT_TIME_BUDGET from it)",
+            buckets=DOCUMENT_BUCKETS,
+            registry=r,
+        )
+        self.document_pages = Histogram(
+            "ocrfn_document_page_count",
+            "Pages read per PDF or multi-page TIFF",
+            buckets=PAGE_COUNT_BUCKETS,
             registry=r,
         )
         self.events = Counter(

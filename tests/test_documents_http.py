@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -244,3 +245,7 @@ def test_pdf_through_a_bucket_event_and_progress_in_logs(server):
     assert [p["progress"] for p in progress] == ["page 1/2", "page 2/2"]
     metrics = requests.get(srv.url + "/metrics", timeout=5).text
     assert 'ocrfn_document_pages_total{source="ocr"}' in metrics
+    assert 'ocrfn_inference_stage_duration_seconds_count{stage="orient_page"}' in metrics
+    documents = float(re.search(r"^ocrfn_document_duration_seconds_count (\S+)$", metrics, re.M).group(1))
+    pages = float(re.search(r"^ocrfn_document_page_count_sum (\S+)$", metrics, re.M).group(1))
+    assert documents >= 1 and pages >= 2

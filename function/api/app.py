@@ -270,7 +270,10 @@ class OcrApp:
 
         budgeted = replace(options, time_budget=self.settings.document_time_budget)
         with self._admitted():
-            return read_document(engine, data, budgeted, limits, progress, pages)
+            document = read_document(engine, data, budgeted, limits, progress, pages)
+        self.metrics.document_seconds.observe(document.seconds)
+        self.metrics.document_pages.observe(len(document.pages))
+        return document
 
     def _ocr_for_event(self, data: bytes, request_id: str) -> EventResult:
         formats = self.settings.result_formats
