@@ -69,6 +69,7 @@ from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 
 from benchmarks.evaluate import machine_info, markdown_table, ms, pct  # noqa: E402
 from benchmarks.scoring import PageScore, page_metrics, score_page  # noqa: E402
+from tests.pdfs import assemble_pdf  # noqa: E402
 
 DEFAULT_SEED = 20261124
 #: A4 in PDF points (1/72 inch).
@@ -286,16 +287,7 @@ def text_pdf(pages: Sequence[Sequence[str]]) -> bytes:
             b"/Resources << /Font << /F1 3 0 R >> >> >>" % (width, height, 5 + 2 * i)
         )
         objects.append(b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream")
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body_bytes in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body_bytes + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
+    return assemble_pdf(objects)
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 import requests
 from conftest import image_bytes
+from pdfs import assemble_pdf
 from PIL import Image
 from server import Server, running
 
@@ -241,16 +242,7 @@ def pdf_with_image_bomb(side: int) -> bytes:
         + stream
         + b"\nendstream",
     ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
+    return assemble_pdf(objects)
 
 
 def test_an_image_bomb_inside_a_pdf_is_rendered_in_bounded_memory(server):
