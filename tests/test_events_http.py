@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import boto3
@@ -506,3 +507,42 @@ def test_late_delivery_of_an_older_version_does_not_replace_the_newer_result(clo
     assert result["source"]["version"] == new_etag
     listed = moto.client().list_objects_v2(Bucket=bucket, Prefix="ocr-results/")
     assert listed["KeyCount"] == 1  # exactly one result, of the newest version
+
+
+def test_scanned_pdf_in_s3_gets_json_text_and_hocr_results(moto, tmp_path):
+    """A 2-page scan (the second page turned) uploaded to S3: every asked-for format is stored, typed."""
+    from test_document import image_pdf, receipt, turned
+
+    name = "b" + uuid.uuid4().hex[:12]
+    s3 = moto.client()
+    s3.create_bucket(Bucket=name)
+    key = "contracts/2026/scan.pdf"
+    s3.put_object(
+        Bucket=name,
+        Key=key,
+        Body=image_pdf([receipt(), turned(receipt(), 90)]),
+        ContentType="application/pdf",
+    )
+    env = {**s3_env(moto), "OCRFN_RESULT_FORMATS": "json,text,hocr"}
+    with running(tmp_path, env) as srv:
+        ev = event("com.amazon.s3.objectcreated", s3_record(name, key, etag_of(moto, name, key)), "s3", key)
+        (summary,) = reply_event(send(srv, ev)).data["objects"]
+    assert summary["status"] == "completed"
+    result = result_of(moto, name, key)
+    assert [(p["page"], p["angle"]) for p in result["pages"]] == [(1, 0), (2, 90)]
+    assert all(squash(p["data"][0]["text"]) == RECEIPT_FIRST_LINE for p in result["pages"])
+
+    def stored(suffix: str) -> tuple[bytes, str]:
+        obj = s3.get_object(Bucket=name, Key=f"ocr-results/{key}{suffix}")
+        return obj["Body"].read(), obj["ContentType"]
+
+    text, text_type = stored(".txt")
+    assert text_type.startswith("text/plain")
+    assert [squash(page.splitlines()[0]) for page in text.decode("utf-8").split("\f")] == [
+        RECEIPT_FIRST_LINE
+    ] * 2
+    hocr, hocr_type = stored(".hocr")
+    assert hocr_type.startswith("application/xhtml+xml")
+    pages = [e for e in ET.fromstring(hocr).iter() if e.get("class") == "ocr_page"]
+    assert len(pages) == 2
+    assert stored(".json")[1] == "application/json"
