@@ -538,9 +538,8 @@ def test_scanned_pdf_in_s3_gets_json_text_and_hocr_results(moto, tmp_path):
 
     text, text_type = stored(".txt")
     assert text_type.startswith("text/plain")
-    assert [squash(page.splitlines()[0]) for page in text.decode("utf-8").split("\f")] == [
-        RECEIPT_FIRST_LINE
-    ] * 2
+    first_lines = [squash(page.splitlines()[0]) for page in text.decode("utf-8").split("\f")]
+    assert first_lines == [RECEIPT_FIRST_LINE, RECEIPT_FIRST_LINE]
     hocr, hocr_type = stored(".hocr")
     assert hocr_type.startswith("application/xhtml+xml")
     pages = [e for e in ET.fromstring(hocr).iter() if e.get("class") == "ocr_page"]
