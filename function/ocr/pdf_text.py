@@ -18,7 +18,7 @@ import pypdfium2.raw as pdfium_c
 from .engine import Word
 from .order import reading_order
 from .page_orient import to_page
-from .words import is_ideograph
+from .words import word_groups
 
 
 @dataclass(frozen=True)
@@ -140,28 +140,13 @@ def _rect_of_chars(
 def _pdf_words(
     chars: list[tuple[str, tuple[float, float, float, float]]],
 ) -> Iterator[tuple[str, tuple[float, float, float, float]]]:
-    """Group a run's characters into words (split at spaces; each ideograph alone) with their bounds."""
-    current: list[tuple[str, tuple[float, float, float, float]]] = []
-
-    def close() -> Iterator[tuple[str, tuple[float, float, float, float]]]:
-        if current:
-            text = "".join(c for c, _ in current)
-            bounds = (
-                min(b[0] for _, b in current),
-                min(b[1] for _, b in current),
-                max(b[2] for _, b in current),
-                max(b[3] for _, b in current),
-            )
-            current.clear()
-            yield text, bounds
-
-    for char, bounds in chars:
-        if not char.strip():
-            yield from close()
-        elif is_ideograph(char):
-            yield from close()
-            current.append((char, bounds))
-            yield from close()
-        else:
-            current.append((char, bounds))
-    yield from close()
+    """Group a run's characters into words (see :func:`~.words.word_groups`) with their bounds."""
+    for group in word_groups([c for c, _ in chars]):
+        boxes = [chars[k][1] for k in group]
+        bounds = (
+            min(b[0] for b in boxes),
+            min(b[1] for b in boxes),
+            max(b[2] for b in boxes),
+            max(b[3] for b in boxes),
+        )
+        yield "".join(chars[k][0] for k in group), bounds

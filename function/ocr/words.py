@@ -45,27 +45,33 @@ def split_words(text: str, spans: Sequence[tuple[float, float]], scores: Sequenc
         mean = float(np.mean(scores)) if len(scores) else 0.0
         return [WordSpan(stripped, mean, 0.0, 1.0)] if stripped else []
     cells = _cells(spans)
-    words: list[WordSpan] = []
+    return [
+        WordSpan(
+            "".join(text[k] for k in group),
+            float(np.mean([scores[k] for k in group])),
+            cells[group[0]][0],
+            cells[group[-1]][1],
+        )
+        for group in word_groups(text)
+    ]
+
+
+def word_groups(chars: Sequence[str]) -> list[list[int]]:
+    """Group character indices into words: split at blanks, and every ideograph is a word of its own."""
+    groups: list[list[int]] = []
     current: list[int] = []
-
-    def close() -> None:
-        if current:
-            word = "".join(text[k] for k in current)
-            confidence = float(np.mean([scores[k] for k in current]))
-            words.append(WordSpan(word, confidence, cells[current[0]][0], cells[current[-1]][1]))
-            current.clear()
-
-    for k, char in enumerate(text):
-        if char.isspace():
-            close()
-        elif is_ideograph(char):
-            close()
-            current.append(k)
-            close()
+    for k, char in enumerate(chars):
+        if not char.strip() or is_ideograph(char):
+            if current:
+                groups.append(current)
+                current = []
+            if char.strip():
+                groups.append([k])
         else:
             current.append(k)
-    close()
-    return words
+    if current:
+        groups.append(current)
+    return groups
 
 
 def _cells(spans: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
