@@ -9,7 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from .api.hocr import render_hocr
+from .hocr import render_hocr
 from .ocr import DetectorParams, OcrEngine, OcrError, OcrOptions, OcrResult, load_model_set
 from .ocr.document import DocumentResult, PageResult, PageSelection, document_kind, read_document
 from .settings import load_settings

@@ -84,6 +84,9 @@ class Metrics:
         self.events = Counter(
             "ocrfn_events", "Storage events handled, by outcome per object", ("outcome",), registry=r
         )
+        self.store_clients = Gauge(
+            "ocrfn_store_clients", "Object store clients held for reuse (cloud mode; bounded)", registry=r
+        )
         self.model = Info("ocrfn_model", "The loaded model set and runtime settings", registry=r)
         self.ready = Gauge("ocrfn_ready", "1 once the models are loaded and warmed up", registry=r)
         self.cold_start = Gauge(

@@ -46,5 +46,11 @@ def create_app(env: Mapping[str, str] | None = None) -> OcrApp:
             metrics.startup.labels(phase).set(seconds)
 
     lifecycle = Lifecycle(settings, on_ready=on_ready)
-    storage = Storage(settings.storage, settings.file_root, settings.allow_http)
+    storage = Storage(
+        settings.storage,
+        settings.file_root,
+        settings.allow_http,
+        settings.storage_schemes,
+        settings.store_clients,
+    )
     return OcrApp(settings, lifecycle, metrics, Admission(settings.concurrency, settings.max_queue), storage)

@@ -16,9 +16,10 @@
   ``OCRFN_CONCURRENCY + OCRFN_MAX_QUEUE`` below the server's request threads (functions-framework's
   ``THREADS``, default 4 per CPU) so health probes always find a free thread |
 | ``OCRFN_STORAGE`` | ``file`` | ``file``: every bucket named by an event is a directory under
-  ``OCRFN_FILE_ROOT`` (runs on a laptop); ``cloud``: S3-family events read ``s3://`` (``AWS_*``
+  ``OCRFN_FILE_ROOT`` (runs on a laptop); ``s3``: S3-family events read ``s3://`` (``AWS_*``
   variables: ``AWS_ENDPOINT_URL``, ``AWS_REGION``, ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``,
-  ``AWS_ALLOW_HTTP``), GCS events ``gs://`` |
+  ``AWS_ALLOW_HTTP``); ``gs``: GCS events read ``gs://``; ``s3,gs`` (or ``cloud``): both. Objects of
+  a scheme the mode does not serve (``file://`` in a cloud mode, ``gs://`` in ``s3``) are refused (400) |
 | ``OCRFN_FILE_ROOT`` | ``buckets`` (in the working directory) | the local directory of buckets |
 | ``OCRFN_RESULT_BUCKET`` | the source object's bucket | where event results are written |
 | ``OCRFN_RESULT_PREFIX`` | ``ocr-results/`` | results go to ``<prefix><key>.json``; events for keys
@@ -37,8 +38,25 @@
   Service's ``timeoutSeconds`` (300 s in ``knative/service.yaml``): a document may wait behind another |
 | ``OCRFN_API_TOKEN`` | unset | when set, OCR requests must carry ``Authorization: Bearer <token>`` (401
   otherwise); probes, metrics, the web page and the OpenAPI document stay open |
-| ``OCRFN_WEBHOOK_TOKEN`` | unset | when set, MinIO webhook notifications must carry it the same way (MinIO's
-  ``auth_token``); CloudEvents from a broker are not affected (keep the Service cluster-local) |
+| ``OCRFN_WEBHOOK_TOKEN`` | unset | when set, every event delivery must carry it the same way: MinIO webhook
+  notifications (MinIO's ``auth_token``) and CloudEvents of any type, binary or structured, on any path.
+  Knative brokers cannot add a header: leave it unset for broker deliveries and keep the Service
+  cluster-local |
+| ``OCRFN_BODY_TIMEOUT`` | ``60`` | seconds a request body may take to arrive (408 beyond): a client that
+  drips bytes must not hold a request |
+| ``OCRFN_HEADER_TIMEOUT`` | ``10`` | seconds the request line and headers may take to arrive (ocrfn's
+  server closes the connection beyond; it holds no thread meanwhile) |
+| ``OCRFN_SHUTDOWN_TIMEOUT`` | ``150`` | seconds a stopping server lets running requests finish (longer than
+  ``OCRFN_DOCUMENT_TIME_BUDGET``); requests not yet running get 503 with ``Retry-After`` at once |
+| ``OCRFN_MAX_JSON_DEPTH`` | ``32`` | deepest nesting accepted in a JSON body or event (ocrfn's own formats
+  nest at most 6 deep) |
+| ``OCRFN_MAX_JSON_VALUES`` | ``100000`` | most values (objects, arrays, members) in a JSON body or event:
+  each costs a Python object, so this bounds the memory of parsing |
+| ``OCRFN_MAX_FORM_PARTS`` | ``16`` | most parts of a multipart body |
+| ``OCRFN_MAX_RESULT_BYTES`` | ``67108864`` (64 MiB) | largest existing result record read back to
+  recognise a duplicate delivery; a larger (or unreadable) one is treated as absent and written anew |
+| ``OCRFN_STORE_CLIENTS`` | ``32`` | object store clients kept for reuse in cloud mode (one per bucket,
+  about 110 KB each; the least recently used are dropped) |
 | ``THREADS`` | 4 per CPU (``os.cpu_count``) | functions-framework's request threads (read here only to warn
   when ``OCRFN_CONCURRENCY + OCRFN_MAX_QUEUE`` leaves fewer than two for probes) |
 | ``K_SERVICE``, ``K_REVISION`` | unset | set by Knative; copied into every request log line |
@@ -72,6 +90,7 @@ class Settings:
     max_queue: int
     server_threads: int
     storage: str
+    storage_schemes: tuple[str, ...]
     file_root: Path
     allow_http: bool
     result_bucket: str | None
@@ -85,6 +104,14 @@ class Settings:
     document_time_budget: float
     api_token: str | None
     webhook_token: str | None
+    body_timeout: float
+    header_timeout: float
+    shutdown_timeout: float
+    max_json_depth: int
+    max_json_values: int
+    max_form_parts: int
+    max_result_bytes: int
+    store_clients: int
     service: str | None
     revision: str | None
 
@@ -152,6 +179,19 @@ def _prefix(raw: str) -> str:
     return prefix if prefix.endswith("/") else prefix + "/"
 
 
+def _storage(raw: str) -> tuple[str, tuple[str, ...]]:
+    """Return the storage mode (``file`` or ``cloud``) and the cloud schemes it serves."""
+    value = raw.strip().lower() or "file"
+    if value == "file":
+        return "file", ()
+    if value == "cloud":
+        return "cloud", ("s3", "gs")
+    schemes = tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
+    if not schemes or set(schemes) - {"s3", "gs"}:
+        raise ValueError(f"OCRFN_STORAGE must be file, s3, gs, s3,gs or cloud, got {raw!r}")
+    return "cloud", schemes
+
+
 RESULT_FORMATS = ("json", "text", "hocr")
 
 
@@ -173,6 +213,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         threads = resolve_threads(env.get("OCRFN_THREADS"))
     except ValueError as exc:
         raise ValueError(f"OCRFN_THREADS: {exc}") from None
+    storage, schemes = _storage(env.get("OCRFN_STORAGE", ""))
     return Settings(
         model_dir=Path(env.get("OCRFN_MODEL_DIR") or DEFAULT_MODEL_DIR),
         model_set=env.get("OCRFN_MODEL_SET") or None,
@@ -183,7 +224,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         concurrency=_positive_int(env, "OCRFN_CONCURRENCY", 1),
         max_queue=_positive_int(env, "OCRFN_MAX_QUEUE", 4, minimum=0),
         server_threads=_positive_int(env, "THREADS", (os.cpu_count() or 1) * 4),
-        storage=_choice(env, "OCRFN_STORAGE", ("file", "cloud"), "file"),
+        storage=storage,
+        storage_schemes=schemes,
         file_root=Path(env.get("OCRFN_FILE_ROOT") or "buckets").absolute(),
         allow_http=env.get("AWS_ALLOW_HTTP", "").strip().lower() in ("1", "true", "yes"),
         result_bucket=env.get("OCRFN_RESULT_BUCKET") or None,
@@ -197,6 +239,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         document_time_budget=_positive_float(env, "OCRFN_DOCUMENT_TIME_BUDGET", 140.0),
         api_token=env.get("OCRFN_API_TOKEN") or None,
         webhook_token=env.get("OCRFN_WEBHOOK_TOKEN") or None,
+        body_timeout=_positive_float(env, "OCRFN_BODY_TIMEOUT", 60.0),
+        header_timeout=_positive_float(env, "OCRFN_HEADER_TIMEOUT", 10.0),
+        shutdown_timeout=_positive_float(env, "OCRFN_SHUTDOWN_TIMEOUT", 150.0),
+        max_json_depth=_positive_int(env, "OCRFN_MAX_JSON_DEPTH", 32),
+        max_json_values=_positive_int(env, "OCRFN_MAX_JSON_VALUES", 100_000),
+        max_form_parts=_positive_int(env, "OCRFN_MAX_FORM_PARTS", 16),
+        max_result_bytes=_positive_int(env, "OCRFN_MAX_RESULT_BYTES", 64 * 1024 * 1024),
+        store_clients=_positive_int(env, "OCRFN_STORE_CLIENTS", 32),
         service=env.get("K_SERVICE") or None,
         revision=env.get("K_REVISION") or None,
     )

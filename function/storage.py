@@ -1,31 +1,43 @@
-"""Object storage through obstore: read source objects, write results, classify failures.
+"""Object storage: names checked by each provider's rules, source objects read, results written.
 
-Object URLs are ``s3://bucket/key`` (AWS S3, MinIO, Ceph RGW: the standard ``AWS_*`` environment
+Object URLs are ``s3://bucket/key`` (AWS S3, MinIO, Ceph RGW through obstore; the standard ``AWS_*``
 variables configure endpoint, region, credentials and ``AWS_ALLOW_HTTP``), ``gs://bucket/key`` (Google
-Cloud Storage: ``GOOGLE_*`` variables) and ``file://bucket/key`` (a directory per bucket under a local
-root). In ``file`` mode (the default, so the whole trigger path runs on a laptop) every bucket, whatever
-its scheme, is a directory under the local root.
+Cloud Storage through obstore: ``GOOGLE_*`` variables or workload identity) and ``file://bucket/key``.
+The storage mode decides which schemes are served: ``file`` (the default, so the whole trigger path runs
+on a laptop) serves every scheme from directories under a local root (:mod:`.local_buckets`); the cloud
+modes serve only the schemes they name, so a ``gs://`` event to an S3-only service is refused instead of
+sending obstore to look for Google credentials.
 
-Keys never leave their bucket: a key that is absolute, contains ``..``, ``.`` or empty segments, a
-backslash or a control character is refused before any store is touched.
+Names are checked before any store is touched, by the rules of the provider they claim to be from: a
+bucket name obstore cannot put in a URL would otherwise panic inside it, and ``?`` or ``#`` in a name
+would change the request. Keys never leave their bucket (no absolute keys, no ``..``, ``.`` or empty
+segments, no backslash, control character or bidirectional override) and must fit the store's length
+limits. A panic inside obstore is caught here and reported as :class:`StoreFaultError`.
 """
 
 from __future__ import annotations
 
 import atexit
 import datetime as dt
+import ipaddress
 import os
+import re
 import sys
 import threading
 import unicodedata
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import obstore
-from obstore.store import GCSStore, LocalStore, S3Store
+from obstore.store import GCSStore, S3Store
+
+from .local_buckets import LocalBuckets, LocalMissingError, LocalPathError, LocalTooLargeError
 
 SCHEMES = ("s3", "gs", "file")
+CLOUD_SCHEMES = ("s3", "gs")
 #: Fail over to the broker's retry quickly when a store is down instead of retrying for minutes.
 RETRY = {
     "max_retries": 2,
@@ -33,22 +45,43 @@ RETRY = {
     "retry_timeout": dt.timedelta(seconds=10),
 }
 CLIENT = {"connect_timeout": "5s", "timeout": "60s"}
+#: Longest object name S3 and GCS accept (bytes of UTF-8); a local path segment is at most NAME_MAX.
+MAX_KEY_BYTES = 1024
+MAX_SEGMENT_BYTES = 255
+
+T = TypeVar("T")
 
 
 class StorageError(Exception):
-    """Base of the storage errors."""
+    """Base of the storage errors; ``str()`` is written for the caller, ``detail`` for the log."""
+
+    def __init__(self, message: str, detail: str | None = None) -> None:
+        super().__init__(message)
+        self.detail = detail
 
 
 class InvalidKeyError(StorageError):
-    """The bucket or key is not acceptable (e.g. it would escape its bucket)."""
+    """The bucket or key is not acceptable: against the provider's naming rules, or escaping its bucket."""
+
+
+class UnsupportedSchemeError(StorageError):
+    """The object URL's scheme is not one this service's storage mode serves."""
 
 
 class ObjectMissingError(StorageError):
     """The object does not exist (or the bucket does not)."""
 
 
+class ObjectTooLargeError(StorageError):
+    """The object is larger than the caller's limit; nothing of it was read."""
+
+
 class StorageUnavailableError(StorageError):
     """The store could not be reached or answered with an error; worth retrying later."""
+
+
+class StoreFaultError(StorageError):
+    """The storage client itself failed (a panic in native code): a fault of the server, not the store."""
 
 
 @dataclass(frozen=True)
@@ -62,14 +95,90 @@ class StoredObject:
     content_type: str | None
 
 
+# --- names -----------------------------------------------------------------------------------------------
+
 #: Bidirectional overrides and isolates: they make a key display differently from what it is.
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+#: S3 family (AWS, MinIO, Ceph RGW): today's AWS rules are lowercase DNS labels of 3-63 characters; AWS
+#: buckets made in us-east-1 before 2018 and Ceph's relaxed names may also have capitals and underscores,
+#: up to 255 characters. Both are accepted; nothing else is (no character that means something in a URL).
+_S3_BUCKET = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,253}[A-Za-z0-9]")
+#: Google Cloud Storage: lowercase letters, digits, '-', '_' and '.', 3-63 characters (up to 222 with
+#: dots, each dot-separated part at most 63), starting and ending with a letter or digit, not "goog...".
+_GCS_BUCKET = re.compile(r"[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]")
 
 
 def _has_control(text: str) -> bool:
     """Whether *text* has a control character (C0/C1) or a bidi override; other Unicode is fine."""
     return any(unicodedata.category(c) == "Cc" or c in _BIDI_CONTROLS for c in text)
 
+
+def _is_ipv4(name: str) -> bool:
+    try:
+        ipaddress.IPv4Address(name)
+    except ValueError:
+        return False
+    return True
+
+
+def _shown(name: str) -> str:
+    """Quote a name for a message: its repr, shortened if very long."""
+    return repr(name if len(name) <= 80 else name[:77] + "...")
+
+
+def check_bucket(scheme: str, bucket: str) -> str:
+    """Return *bucket* if it is a valid bucket name for *scheme*, else raise :class:`InvalidKeyError`."""
+    if scheme == "s3":
+        ok = bool(_S3_BUCKET.fullmatch(bucket)) and ".." not in bucket and not _is_ipv4(bucket)
+        rule = "3-255 letters, digits, '.', '-' or '_', starting and ending with a letter or digit"
+    elif scheme == "gs":
+        parts = bucket.split(".")
+        ok = (
+            bool(_GCS_BUCKET.fullmatch(bucket))
+            and (len(bucket) <= 63 or all(len(p) <= 63 for p in parts))
+            and "" not in parts
+            and not bucket.startswith("goog")
+            and not _is_ipv4(bucket)
+        )
+        rule = "3-63 lowercase letters, digits, '.', '-' or '_', starting and ending with a letter or digit"
+    else:
+        ok = (
+            bucket not in ("", ".", "..")
+            and not any(c in bucket for c in "/\\")
+            and not _has_control(bucket)
+            and len(bucket.encode("utf-8", "surrogatepass")) <= MAX_SEGMENT_BYTES
+        )
+        rule = "a directory name without '/', '\\' or control characters, at most 255 bytes"
+    if not ok:
+        raise InvalidKeyError(f"invalid bucket name {_shown(bucket)} for {scheme}://: use {rule}")
+    return bucket
+
+
+def check_key(key: str, local: bool = False) -> str:
+    """Return *key* if it stays inside its bucket and fits the store, else raise :class:`InvalidKeyError`.
+
+    Keys are at most 1024 bytes of UTF-8 (S3 and GCS); for a local directory (*local*) every segment is
+    also a file name, at most 255 bytes.
+    """
+    if not key or key.startswith("/") or "\\" in key or _has_control(key):
+        raise InvalidKeyError(f"invalid object key {_shown(key)}")
+    parts = key.split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        raise InvalidKeyError(f"object key {_shown(key)} has empty, '.' or '..' segments")
+    try:
+        size = len(key.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise InvalidKeyError(f"object key {_shown(key)} is not valid Unicode") from None
+    if size > MAX_KEY_BYTES:
+        raise InvalidKeyError(f"object key {_shown(key)} is {size} bytes; keys are at most {MAX_KEY_BYTES}")
+    if local and any(len(part.encode("utf-8")) > MAX_SEGMENT_BYTES for part in parts):
+        raise InvalidKeyError(
+            f"object key {_shown(key)} has a segment over {MAX_SEGMENT_BYTES} bytes, too long a file name"
+        )
+    return key
+
+
+# --- stores ----------------------------------------------------------------------------------------------
 
 _exit_guard_pid: int | None = None
 _IMPORTED_IN = os.getpid()
@@ -87,7 +196,7 @@ def _guard_exit() -> None:
 
     In a gunicorn worker that has used an obstore client, the interpreter's teardown after a graceful
     shutdown never finished (obstore's runtime threads; measured: the worker sat until gunicorn killed
-    it at its 30 s graceful timeout, so every scale-down took 30 s longer). Everything this process
+    it at its graceful timeout, so every scale-down took that much longer). Everything this process
     writes is durable before a request is answered, so nothing is lost by exiting right after the
     ``atexit`` stage; the exit status is then 0.
     """
@@ -98,84 +207,84 @@ def _guard_exit() -> None:
         atexit.register(_skip_native_teardown)
 
 
-def check_bucket(bucket: str) -> str:
-    """Return *bucket* if it is a plain bucket name, else raise :class:`InvalidKeyError`."""
-    if not bucket or bucket in (".", "..") or any(c in bucket for c in "/\\") or _has_control(bucket):
-        raise InvalidKeyError(f"invalid bucket name {bucket!r}")
-    return bucket
-
-
-def check_key(key: str) -> str:
-    """Return *key* if it stays inside its bucket, else raise :class:`InvalidKeyError`."""
-    if not key or key.startswith("/") or "\\" in key or _has_control(key):
-        raise InvalidKeyError(f"invalid object key {key!r}")
-    if any(part in ("", ".", "..") for part in key.split("/")):
-        raise InvalidKeyError(f"object key {key!r} has empty, '.' or '..' segments")
-    return key
-
-
-def split_url(url: str) -> tuple[str, str, str]:
-    """Split ``scheme://bucket/key`` into its parts (checked); raises :class:`InvalidKeyError`."""
-    scheme, sep, rest = url.partition("://")
-    if not sep or scheme not in SCHEMES:
-        raise InvalidKeyError(f"unsupported object URL {url!r}: use s3://, gs:// or file://bucket/key")
-    bucket, _, key = rest.partition("/")
-    return scheme, check_bucket(bucket), check_key(key)
+def _native(call: Callable[[], T], where: str) -> T:
+    """Run one obstore call; a missing object becomes :class:`ObjectMissingError`, a panic a fault."""
+    try:
+        return call()
+    except FileNotFoundError:
+        raise ObjectMissingError(f"{where} does not exist") from None
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except StorageError:
+        raise
+    except Exception as exc:
+        raise StorageUnavailableError(f"the store of {where} is unavailable", _describe(exc)) from None
+    except BaseException as exc:  # pyo3's PanicException derives from BaseException
+        raise StoreFaultError(f"the storage client failed on {where}", _describe(exc)) from None
 
 
 class Storage:
-    """Reads and writes objects; one store client per (scheme, bucket), created on first use; thread-safe."""
+    """Reads and writes objects of the schemes the mode serves; thread-safe.
 
-    def __init__(self, mode: str, file_root: Path, allow_http: bool = False) -> None:
+    *mode* ``file`` serves every scheme from directories under *file_root* (*schemes* is not used);
+    ``cloud`` serves the *schemes* given (``s3``, ``gs``), each bucket through an obstore client; the
+    *max_clients* most recently used clients are kept.
+    """
+
+    def __init__(
+        self,
+        mode: str,
+        file_root: Path,
+        allow_http: bool = False,
+        schemes: tuple[str, ...] = CLOUD_SCHEMES,
+        max_clients: int = 32,
+    ) -> None:
         if mode not in ("file", "cloud"):
             raise ValueError(f"storage mode must be 'file' or 'cloud', got {mode!r}")
+        if mode == "cloud" and (not schemes or set(schemes) - set(CLOUD_SCHEMES)):
+            raise ValueError(f"cloud storage schemes must be among {CLOUD_SCHEMES}, got {schemes!r}")
         self.mode = mode
-        self.file_root = file_root
+        self.schemes = SCHEMES if mode == "file" else tuple(schemes)
+        self.local = LocalBuckets(file_root) if mode == "file" else None
         # Passing client options replaces the ones obstore would read from the environment, so the one
         # that matters here (plain-http endpoints such as a local MinIO) is passed on explicitly.
         self._client = {**CLIENT, "allow_http": allow_http}
-        self._stores: dict[tuple[str, str], Any] = {}
+        self._max_clients = max_clients
+        self._stores: OrderedDict[tuple[str, str], Any] = OrderedDict()
         self._lock = threading.Lock()
 
-    def _store(self, scheme: str, bucket: str) -> Any:
-        check_bucket(bucket)
-        local = scheme == "file" or self.mode == "file"
-        cache_key = ("file" if local else scheme, bucket)
-        with self._lock:
-            store = self._stores.get(cache_key)
-            if store is None:
-                _guard_exit()
-                if local:
-                    root = self.file_root / bucket
-                    if not root.is_dir():
-                        raise ObjectMissingError(
-                            f"bucket {bucket!r} is not a directory under {self.file_root}"
-                        )
-                    store = LocalStore(root)
-                elif scheme == "s3":
-                    store = S3Store(bucket, client_options=self._client, retry_config=RETRY)
-                else:
-                    store = GCSStore(bucket, client_options=self._client, retry_config=RETRY)
-                self._stores[cache_key] = store
-        return store
+    @property
+    def clients(self) -> int:
+        """Store clients held now (at most *max_clients*: about 110 KB each)."""
+        return len(self._stores)
+
+    def check(self, scheme: str, bucket: str, key: str) -> None:
+        """Refuse a scheme this mode does not serve, a bad bucket name or a key the store cannot hold."""
+        if scheme not in self.schemes:
+            served = ", ".join(f"{s}://" for s in self.schemes)
+            raise UnsupportedSchemeError(
+                f"{scheme}:// objects are not served here (this service reads {served})"
+            )
+        check_bucket(scheme, bucket)
+        check_key(key, local=self.local is not None)
 
     def get(self, scheme: str, bucket: str, key: str, max_bytes: int) -> StoredObject:
-        """Fetch an object; objects over *max_bytes* raise ``ValueError`` before their body is read."""
+        """Fetch an object; one over *max_bytes* raises :class:`ObjectTooLargeError`, its body unread."""
+        self.check(scheme, bucket, key)
+        where = f"{scheme}://{bucket}/{key}"
+        if self.local is not None:
+            local = self._local(lambda: self.local.get(bucket, key, max_bytes), where, max_bytes)
+            return StoredObject(local.data, local.size, local.e_tag, None, None)
         store = self._store(scheme, bucket)
-        key = check_key(key)
-        try:
+
+        def fetch() -> tuple[bytes, dict[str, Any], dict[str, Any]]:
             result = obstore.get(store, key)
             meta = result.meta
             if meta["size"] > max_bytes:
-                raise ValueError(f"object is {meta['size']} bytes, over the limit of {max_bytes}")
-            data = bytes(result.bytes())
-        except FileNotFoundError as exc:
-            raise ObjectMissingError(f"{scheme}://{bucket}/{key} does not exist") from exc
-        except ValueError:
-            raise
-        except Exception as exc:
-            raise StorageUnavailableError(_describe(exc)) from exc
-        attributes = getattr(result, "attributes", None) or {}
+                raise ObjectTooLargeError(_over(where, meta["size"], max_bytes))
+            return bytes(result.bytes()), meta, getattr(result, "attributes", None) or {}
+
+        data, meta, attributes = _native(fetch, where)
         return StoredObject(
             data=data,
             size=int(meta["size"]),
@@ -184,28 +293,54 @@ class Storage:
             content_type=attributes.get("Content-Type"),
         )
 
-    def read_text(self, scheme: str, bucket: str, key: str) -> str | None:
-        """Return the object's text, or ``None`` when it does not exist."""
-        store = self._store(scheme, bucket)
-        try:
-            return bytes(obstore.get(store, check_key(key)).bytes()).decode("utf-8")
-        except FileNotFoundError:
-            return None
-        except Exception as exc:
-            raise StorageUnavailableError(_describe(exc)) from exc
-
     def put(self, scheme: str, bucket: str, key: str, data: bytes, content_type: str) -> None:
         """Write an object durably (the call returns after the store acknowledged it)."""
+        self.check(scheme, bucket, key)
+        where = f"{scheme}://{bucket}/{key}"
+        if self.local is not None:
+            self._local(lambda: self.local.put(bucket, key, data), where, len(data))
+            return
         store = self._store(scheme, bucket)
-        # Local files have no content type to set (obstore's LocalStore refuses attributes).
-        attributes = None if isinstance(store, LocalStore) else {"Content-Type": content_type}
+        _native(lambda: obstore.put(store, key, data, attributes={"Content-Type": content_type}), where)
+
+    def _local(self, call: Callable[[], T], where: str, limit: int) -> T:
         try:
-            obstore.put(store, check_key(key), data, attributes=attributes)
-        except Exception as exc:
-            raise StorageUnavailableError(_describe(exc)) from exc
+            return call()
+        except LocalMissingError:
+            raise ObjectMissingError(f"{where} does not exist") from None
+        except LocalTooLargeError as exc:
+            raise ObjectTooLargeError(_over(where, exc.size, limit)) from None
+        except LocalPathError as exc:
+            raise InvalidKeyError(f"{where} cannot be used: {exc}") from None
+        except OSError as exc:
+            raise StorageUnavailableError(f"the local bucket of {where} is unavailable", str(exc)) from None
+
+    def _store(self, scheme: str, bucket: str) -> Any:
+        cache_key = (scheme, bucket)
+        with self._lock:
+            store = self._stores.get(cache_key)
+            if store is not None:
+                self._stores.move_to_end(cache_key)
+                return store
+        _guard_exit()
+        where = f"{scheme}://{bucket}"
+        if scheme == "s3":
+            store = _native(lambda: S3Store(bucket, client_options=self._client, retry_config=RETRY), where)
+        else:
+            store = _native(lambda: GCSStore(bucket, client_options=self._client, retry_config=RETRY), where)
+        with self._lock:
+            self._stores[cache_key] = store
+            self._stores.move_to_end(cache_key)
+            while len(self._stores) > self._max_clients:
+                self._stores.popitem(last=False)
+        return store
 
 
-def _describe(exc: Exception) -> str:
-    """First line of a store error, without credentials (obstore messages carry URLs, never secrets)."""
+def _over(where: str, size: int, limit: int) -> str:
+    return f"{where} is {size} bytes, over the limit of {limit}"
+
+
+def _describe(exc: BaseException) -> str:
+    """First line of a store error, for the log (obstore messages carry URLs, never secrets)."""
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return first[:300]
+    return f"{type(exc).__name__}: {first[:300]}"

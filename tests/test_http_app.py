@@ -11,10 +11,10 @@ import flask
 import numpy as np
 import pytest
 
-from function.admission import Admission, QueueFullError
+from function.admission import Admission, QueueFullError, ShuttingDownError
 from function.api.app import OcrApp
-from function.api.errors import ApiError
 from function.api.inputs import decode_base64
+from function.errors import ServiceError
 from function.lifecycle import Lifecycle
 from function.metrics import Metrics
 from function.request_log import log_request
@@ -31,7 +31,7 @@ def test_admission_runs_bounded_jobs_and_refuses_beyond_the_queue():
     order: list[str] = []
 
     def job(name: str) -> None:
-        with gate.slot():
+        with gate.admit(), gate.run():
             order.append(name)
             release.wait(5)
 
@@ -43,22 +43,63 @@ def test_admission_runs_bounded_jobs_and_refuses_beyond_the_queue():
     second.start()
     while gate.waiting < 1:
         time.sleep(0.001)
-    with pytest.raises(QueueFullError), gate.slot():
+    with pytest.raises(QueueFullError), gate.admit():
         pass
-    assert (gate.running, gate.waiting) == (1, 1)
+    assert (gate.running, gate.waiting, gate.admitted) == (1, 1, 2)
     release.set()
     first.join()
     second.join()
     assert order == ["first", "second"]
-    assert (gate.running, gate.waiting) == (0, 0)
+    assert (gate.running, gate.waiting, gate.admitted) == (0, 0, 0)
 
 
 def test_admission_without_queue_refuses_the_second_job():
     gate = Admission(concurrency=2, max_queue=0)
-    with gate.slot(), gate.slot(), pytest.raises(QueueFullError), gate.slot():
+    with gate.admit(), gate.admit(), pytest.raises(QueueFullError), gate.admit():
         pass
-    with gate.slot():
+    with gate.admit(), gate.run():
         assert gate.running == 1
+
+
+def test_admitted_requests_doing_io_hold_no_cpu_slot():
+    gate = Admission(concurrency=1, max_queue=2)
+    with gate.admit(), gate.admit(), gate.run():  # the first is e.g. fetching an object: not running
+        assert (gate.running, gate.waiting) == (1, 1)
+
+
+def test_closing_refuses_new_and_waiting_requests_but_not_running_ones():
+    gate = Admission(concurrency=1, max_queue=2)
+    outcome: list[str] = []
+    running = threading.Event()
+    release = threading.Event()
+
+    def first() -> None:
+        with gate.admit(), gate.run():
+            running.set()
+            release.wait(5)
+            outcome.append("first finished")
+
+    def second() -> None:
+        try:
+            with gate.admit(), gate.run():
+                outcome.append("second ran")
+        except ShuttingDownError:
+            outcome.append("second refused")
+
+    a = threading.Thread(target=first)
+    a.start()
+    running.wait(5)
+    b = threading.Thread(target=second)
+    b.start()
+    while gate.waiting < 1:
+        time.sleep(0.001)
+    gate.close()
+    b.join(5)
+    with pytest.raises(ShuttingDownError), gate.admit():
+        pass
+    release.set()
+    a.join(5)
+    assert outcome == ["second refused", "first finished"]
 
 
 @pytest.mark.parametrize(("concurrency", "queue"), [(0, 1), (1, -1)])
@@ -93,7 +134,7 @@ def test_url_safe_base64():
 
 @pytest.mark.parametrize("text", ["a", "abc$", "data:image/png;base64,@@@@", "aGVsbG8=aGVsbG8="])
 def test_invalid_base64_is_a_400(text):
-    with pytest.raises(ApiError) as info:
+    with pytest.raises(ServiceError) as info:
         decode_base64(text)
     assert info.value.status == 400 and info.value.error == "invalid_base64"
 

@@ -398,7 +398,9 @@ ERROR_CASES = [
     ("/", {**JSON, **ce_headers("com.example.unknown")}, b'{"x": 1}', 400, "unsupported_event"),
     ("/", {**JSON, "ce-specversion": "1.0"}, b"{}", 400, "invalid_event"),
     ("/api/events", JSON, b'{"image_base64": "aGk="}', 400, "not_an_event"),
-    ("/api/events", {**JSON, **ce_headers()}, b'{"url": "file://photos/../etc"}', 400, "unsupported_event"),
+    ("/api/events", {**JSON, **ce_headers()}, b'{"url": "file://photos/../etc"}', 400, "invalid_key"),
+    ("/api/events", {**JSON, **ce_headers()}, b'{"url": "az://photos/a.png"}', 400, "unsupported_scheme"),
+    ("/api/ocr", JSON, b'{"image_base64": ' + b'[' * 64 + b']' * 64 + b'}', 400, "invalid_json"),
     (
         "/api/events",
         STRUCTURED,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import requests
-from cloudevents.conversion import to_binary
+from cloudevents.conversion import to_binary, to_structured
 from cloudevents.http import CloudEvent
 from conftest import image_bytes
 from server import Server, free_port
@@ -54,7 +54,7 @@ def test_tokens_guard_ocr_and_webhook_and_nothing_leaks(tmp_path):
         webhook = {
             "EventName": "s3:ObjectCreated:Put",
             "Key": "b/k.png",
-            "Records": [{"s3": {"bucket": {"name": "b"}, "object": {"key": "k.png", "eTag": "e"}}}],
+            "Records": [{"s3": {"bucket": {"name": "bucket"}, "object": {"key": "k.png", "eTag": "e"}}}],
         }
         assert call("POST", "/", json=webhook).status_code == 401
         assert (
@@ -63,14 +63,26 @@ def test_tokens_guard_ocr_and_webhook_and_nothing_leaks(tmp_path):
         )
         down = call("POST", "/", json=webhook, headers={"Authorization": f"Bearer {WEBHOOK_TOKEN}"})
         assert down.status_code == 503 and down.json()["error"] == "storage_unavailable"
-        # Broker deliveries carry no token: they are not refused (the storage error is the answer here).
-        headers, body = to_binary(
-            CloudEvent(
-                {"type": "dev.ocrfn.ocr.request", "source": "t", "datacontenttype": "application/json"},
-                {"url": "s3://b/k.png"},
-            )
+        # The same notification wrapped in a CloudEvent (as KafkaSource delivers it), and ocrfn's own
+        # request event: every event delivery needs the webhook token, in either mode, on every path.
+        kafka = CloudEvent(
+            {"type": "dev.knative.kafka.event", "source": "t", "datacontenttype": "application/json"}, webhook
         )
-        assert call("POST", "/", data=body, headers=headers).status_code == 503
+        request = CloudEvent(
+            {"type": "dev.ocrfn.ocr.request", "source": "t", "datacontenttype": "application/json"},
+            {"url": "s3://bucket/k.png"},
+        )
+        for wrapped in (kafka, request):
+            for encode in (to_binary, to_structured):
+                headers, body = encode(wrapped)
+                for path in ("/", "/api/events", "/api/ocr"):
+                    for auth in ({}, {"Authorization": f"Bearer {API_TOKEN}"}):
+                        refused = call("POST", path, data=body, headers={**headers, **auth})
+                        assert refused.status_code == 401, (path, encode.__name__, refused.text)
+                accepted = call(
+                    "POST", "/", data=body, headers={**headers, "Authorization": f"Bearer {WEBHOOK_TOKEN}"}
+                )
+                assert accepted.status_code == 503  # past the token: the (down) store is the answer
     finally:
         srv.stop()
     seen = srv.stdout() + srv.stderr()

@@ -13,14 +13,22 @@
 | ``/ready`` | GET, HEAD | readiness: 200 once this process has loaded and warmed up its models, else 503 |
 | ``/metrics`` | GET | Prometheus text exposition |
 
+The order of work is what keeps a hostile request cheap: the route, the method and the declared body
+size are checked from the request line and headers; then the bearer token the request's kind needs
+(``OCRFN_API_TOKEN`` for OCR, ``OCRFN_WEBHOOK_TOKEN`` for every event delivery); then the request is
+admitted (a bounded number at once, 429 beyond); only then is its body read (up to the limit), parsed
+(within JSON bounds), fetched and decoded. A body that was not read is never read afterwards.
+
 Every error is JSON ``{"code", "error", "message", "request_id"}`` with its HTTP status; an unexpected
-failure is a 500 carrying the request id, never a traceback (that goes to the server log).
+failure (a native panic included) is a 500 carrying the request id, never a traceback (that goes to the
+server log).
 """
 
 from __future__ import annotations
 
 import functools
 import hmac
+import io
 import logging
 import re
 import time
@@ -33,21 +41,21 @@ from typing import Any
 
 from flask import Request, Response
 
-from ..admission import Admission, QueueFullError
-from ..events import EventError, IgnoredEvent, minio, references
-from ..ingest import EventResult, Ingest
+from ..admission import Admission, QueueFullError, ShuttingDownError
+from ..errors import ServiceError, from_ocr_error
+from ..events import EventError, IgnoredEvent, UnsupportedEventError, minio, references
+from ..hocr import render_hocr
+from ..ingest import Ingest
 from ..lifecycle import Lifecycle
 from ..metrics import Metrics
 from ..ocr import OcrEngine, OcrError, OcrOptions, OcrResult
 from ..ocr.document import DocumentResult, PageResult, PageSelection, document_kind, read_document
+from ..outputs import document_payload, document_text, dumps, error_payload, result_payload, result_text
 from ..request_log import log_request
 from ..settings import Settings
 from ..storage import Storage
-from .errors import ApiError, from_ocr_error
-from .events import decode_cloudevent, is_cloudevent, reply, wants_reply
-from .hocr import render_hocr
+from .events import decode_cloudevent, is_cloudevent, reply, safe_header_value, wants_reply
 from .inputs import parse_json, parse_ocr_request, read_body
-from .outputs import document_payload, document_text, dumps, error_payload, result_payload, result_text
 
 log = logging.getLogger("ocrfn")
 
@@ -61,6 +69,8 @@ _ALLOWED = {
     "/webui": ("GET",),
     "/openapi.json": ("GET",),
 }
+#: Methods counted under their own name in the metrics; anything else is ``other`` (labels stay bounded).
+_KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT"})
 #: Successful answers on these routes are not logged: Knative probes readiness every 50 ms at start-up.
 _QUIET = ("/health", "/ready", "/metrics", "/webui", "/openapi.json")
 _WEB = Path(__file__).resolve().parents[1] / "web"
@@ -69,6 +79,8 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 RETRY_AFTER_SECONDS = "1"
 #: hOCR is XHTML; served as such so browsers and XML tools open it.
 HOCR_TYPE = "application/xhtml+xml; charset=utf-8"
+#: What a request may be, from its headers alone: an event, JSON (an OCR request or a MinIO webhook), OCR.
+_CANDIDATES = {"event": ("event",), "json": ("ocr", "event"), "ocr": ("ocr",)}
 
 
 class OcrApp:
@@ -86,8 +98,10 @@ class OcrApp:
         self.lifecycle = lifecycle
         self.metrics = metrics
         self.admission = admission
-        self.ingest = Ingest(settings, storage, self._ocr_for_event)
+        self.ingest = Ingest(settings, storage, self._read_for_event, lambda: self.lifecycle.model_name or "")
         metrics.queue_depth.set_function(lambda: admission.waiting)
+        metrics.in_flight.set_function(lambda: admission.admitted)
+        metrics.store_clients.set_function(lambda: storage.clients)
 
     def handle(self, request: Request) -> Response:
         """Answer one request (any path, any method); never raises."""
@@ -99,22 +113,35 @@ class OcrApp:
         details: dict[str, Any] = {"request_id": request_id}
         try:
             response = self._route(request, path, details)
-        except ApiError as exc:
+        except ServiceError as exc:
             response = _error(exc.status, exc.error, exc.message, request_id, exc.headers)
-        except Exception as exc:
+            details["error"] = exc.error
+            if exc.detail:
+                details["detail"] = exc.detail
+        except BaseException as exc:
+            if isinstance(exc, (SystemExit, KeyboardInterrupt, GeneratorExit)):
+                raise
+            # Exception, and what native extensions raise beside it (pyo3's PanicException derives from
+            # BaseException): the worker stays up and the client gets a 500 with the request id.
             log.exception("request %s failed", request_id)
             details["error"] = type(exc).__name__
             message = "The server failed to process this request; quote the request id when reporting it."
             response = _error(500, "internal_error", message, request_id)
+        _abandon_body(request)
+        for name, value in list(response.headers.items()):
+            safe = safe_header_value(value)
+            if safe != value:
+                response.headers[name] = safe
         elapsed = time.perf_counter() - started
         response.headers["X-Request-Id"] = request_id
-        self.metrics.requests.labels(route, request.method, str(response.status_code)).inc()
+        method = request.method if request.method in _KNOWN_METHODS else "other"
+        self.metrics.requests.labels(route, method, str(response.status_code)).inc()
         self.metrics.latency.labels(route).observe(elapsed)
         if not (route in _QUIET and response.status_code < 400):
             log_request(
                 {
                     "request_id": request_id,
-                    "method": request.method,
+                    "method": method,
                     "route": route,
                     "status": response.status_code,
                     "bytes_in": request.content_length or 0,
@@ -130,14 +157,56 @@ class OcrApp:
     def _route(self, request: Request, path: str, details: dict[str, Any]) -> Response:
         allowed = _ALLOWED.get(path)
         if allowed is None:
-            raise ApiError(404, "not_found", f"No route {path}; POST images to /api/ocr.")
+            raise ServiceError(404, "not_found", f"No route {_shown(path)}; POST images to /api/ocr.")
         if request.method not in allowed:
-            raise ApiError(
+            shown = request.method if request.method in _KNOWN_METHODS else "This method"
+            raise ServiceError(
                 405,
                 "method_not_allowed",
-                f"{request.method} is not allowed on {path}; use {', '.join(allowed)}.",
+                f"{shown} is not allowed on {path}; use {', '.join(allowed)}.",
                 {"Allow": ", ".join(allowed)},
             )
+        declared = request.content_length
+        if declared is not None and declared > self.settings.max_body_bytes:
+            raise ServiceError(
+                413,
+                "payload_too_large",
+                f"The request body is larger than the limit of {self.settings.max_body_bytes} bytes.",
+            )
+        if request.method in ("GET", "HEAD"):
+            return self._get(request, path)
+        kind = (
+            "event" if is_cloudevent(request) else "json" if request.mimetype == "application/json" else "ocr"
+        )
+        if path == "/api/events" and kind == "ocr":
+            raise ServiceError(
+                400, "not_an_event", "POST a CloudEvent or a MinIO notification to /api/events."
+            )
+        self._engine()  # not ready: 503 (a broker retries it) before anything is read
+        roles = self._roles(request)
+        if not any(role in roles for role in _CANDIDATES[kind]):
+            raise _unauthorized()
+        with self._admitted():
+            if kind == "event":
+                return self._event(request, details, None)
+            body = read_body(request, self.settings.max_body_bytes, self.settings.body_timeout)
+            payload = None
+            if kind == "json":
+                payload = parse_json(body, self.settings.max_json_depth, self.settings.max_json_values)
+                if minio.is_webhook(payload):
+                    if "event" not in roles:
+                        raise _unauthorized()
+                    return self._event(request, details, payload)
+                if path == "/api/events":
+                    raise ServiceError(
+                        400, "not_an_event", "POST a CloudEvent or a MinIO notification to /api/events."
+                    )
+            if "ocr" not in roles:
+                raise _unauthorized()
+            return self._ocr(request, details, body, payload)
+
+    def _get(self, request: Request, path: str) -> Response:
+        """Answer the GET and HEAD routes: probes, metrics, the page, the description."""
         if path == "/health":
             return self._health()
         if path == "/ready":
@@ -146,25 +215,26 @@ class OcrApp:
             return Response(self.metrics.exposition(), 200, content_type=self.metrics.content_type)
         if path == "/" and request.method == "HEAD":
             return Response(status=200)
-        if path == "/webui" or (path == "/" and request.method == "GET" and _prefers_html(request)):
+        if path == "/webui" or (path == "/" and _prefers_html(request)):
             return Response(_static(_WEB / "index.html"), 200, content_type="text/html; charset=utf-8")
         if path == "/openapi.json":
             return Response(_static(_OPENAPI), 200, content_type="application/json")
-        if path == "/" and request.method == "GET":
-            return _json(200, self._describe())
-        if is_cloudevent(request):
-            return self._event(request, details, None)
-        body = None
-        if request.mimetype == "application/json":
-            body = read_body(request, self.settings.max_body_bytes)
-            payload = parse_json(body)
-            if minio.is_webhook(payload):
-                _authorize(request, self.settings.webhook_token)
-                return self._event(request, details, payload)
-        if path == "/api/events":
-            raise ApiError(400, "not_an_event", "POST a CloudEvent or a MinIO notification to /api/events.")
-        _authorize(request, self.settings.api_token)
-        return self._ocr(request, details, body)
+        return _json(200, self._describe())
+
+    def _roles(self, request: Request) -> set[str]:
+        """Return the roles the request may act in (``ocr``, ``event``); one is open when its token is unset.
+
+        ``OCRFN_API_TOKEN`` guards OCR requests; ``OCRFN_WEBHOOK_TOKEN`` guards every event delivery
+        (MinIO webhooks and CloudEvents of any type, in either mode, on any path): the same notification
+        must not be accepted without the token just because it arrived wrapped in another event.
+        """
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        presented = given.strip().encode() if scheme.lower() == "bearer" else None
+        roles = set()
+        for role, token in (("ocr", self.settings.api_token), ("event", self.settings.webhook_token)):
+            if token is None or (presented is not None and hmac.compare_digest(presented, token.encode())):
+                roles.add(role)
+        return roles
 
     def _health(self) -> Response:
         if self.lifecycle.error is not None:
@@ -172,9 +242,12 @@ class OcrApp:
         return _json(200, {"status": "ok"})
 
     def _ready(self) -> Response:
-        if self.lifecycle.ready:
+        if self.lifecycle.ready and not self.admission.closed:
             return _json(200, {"status": "ready"})
-        state = "failed" if self.lifecycle.error is not None else "loading"
+        if self.admission.closed:
+            state = "stopping"
+        else:
+            state = "failed" if self.lifecycle.error is not None else "loading"
         return _json(503, {"status": state}, {"Retry-After": RETRY_AFTER_SECONDS})
 
     def _describe(self) -> dict[str, Any]:
@@ -194,8 +267,8 @@ class OcrApp:
         engine = self.lifecycle.engine
         if engine is None:
             if self.lifecycle.error is not None:
-                raise ApiError(503, "model_failed", "The models failed to load; see the server log.")
-            raise ApiError(
+                raise ServiceError(503, "model_failed", "The models failed to load; see the server log.")
+            raise ServiceError(
                 503,
                 "not_ready",
                 "The models are still loading; retry shortly.",
@@ -205,18 +278,25 @@ class OcrApp:
 
     @contextmanager
     def _admitted(self) -> Iterator[None]:
-        """Hold an inference slot (waiting in the bounded queue), counted in flight; a full queue is 429."""
-        self.metrics.in_flight.inc()
+        """Count the block as one admitted request: 429 when full, 503 when the server is stopping."""
         try:
-            try:
-                with self.admission.slot():
-                    yield
-            except QueueFullError as exc:
-                raise ApiError(
-                    429, "too_many_requests", str(exc), {"Retry-After": RETRY_AFTER_SECONDS}
-                ) from None
-        finally:
-            self.metrics.in_flight.dec()
+            with self.admission.admit():
+                yield
+        except QueueFullError as exc:
+            raise ServiceError(
+                429, "too_many_requests", str(exc), {"Retry-After": RETRY_AFTER_SECONDS}
+            ) from None
+        except ShuttingDownError:
+            raise _shutting_down() from None
+
+    @contextmanager
+    def _running(self) -> Iterator[None]:
+        """Hold a CPU slot for the block (waiting in the queue); 503 when the server stops meanwhile."""
+        try:
+            with self.admission.run():
+                yield
+        except ShuttingDownError:
+            raise _shutting_down() from None
 
     def _read(
         self,
@@ -227,7 +307,7 @@ class OcrApp:
         text_layer: bool = True,
         pages: PageSelection | None = None,
     ) -> OcrResult | DocumentResult:
-        """OCR an image, or every page of a PDF / multi-page TIFF, through the admission gate.
+        """OCR an image, or every page of a PDF / multi-page TIFF, in a CPU slot and within its budget.
 
         *orient_page* ``None`` turns document pages upright and reads single images as they are;
         *text_layer* ``False`` OCRs PDF pages that carry text instead of taking their text; *pages*
@@ -239,7 +319,7 @@ class OcrApp:
         if not document:
             if pages is not None:
                 pages.pick(1)  # a page beyond 1 of a single image is a 422, like any page out of range
-            with self._admitted():
+            with self._running():
                 result = engine.run(data, replace(options, time_budget=self.settings.time_budget))
             self.metrics.observe_stages(result.timings)
             self.metrics.images.inc()
@@ -269,46 +349,37 @@ class OcrApp:
             )
 
         budgeted = replace(options, time_budget=self.settings.document_time_budget)
-        with self._admitted():
+        with self._running():
             document = read_document(engine, data, budgeted, limits, progress, pages)
         self.metrics.document_seconds.observe(document.seconds)
         self.metrics.document_pages.observe(len(document.pages))
         return document
 
-    def _ocr_for_event(self, data: bytes, request_id: str) -> EventResult:
-        formats = self.settings.result_formats
-        result = self._read(data, OcrOptions(words="hocr" in formats), request_id)
-        model = self.lifecycle.model_name or ""
-        if isinstance(result, DocumentResult):
-            pages = result.pages
-            payload, text = document_payload(result, model), document_text(result)
-        else:
-            pages = [PageResult.of_image(result)]
-            payload, text = result_payload(result, model), result_text(result)
-        extras: dict[str, tuple[bytes, str]] = {}
-        if "text" in formats:
-            extras[".txt"] = (text.encode("utf-8"), "text/plain; charset=utf-8")
-        if "hocr" in formats:
-            extras[".hocr"] = (render_hocr(pages, model).encode("utf-8"), HOCR_TYPE)
-        return EventResult(payload, sum(len(p.lines) for p in pages), extras)
+    def _read_for_event(
+        self, data: bytes, options: OcrOptions, request_id: str
+    ) -> OcrResult | DocumentResult:
+        return self._read(data, options, request_id)
 
     def _event(self, request: Request, details: dict[str, Any], webhook: Any) -> Response:
-        self._engine()  # not ready: 503, which the broker retries
         try:
             if webhook is not None:
                 details["event_type"] = "minio.webhook"
                 refs = minio.webhook_references(webhook)
             else:
-                event = decode_cloudevent(request.headers, read_body(request, self.settings.max_body_bytes))
+                body = read_body(request, self.settings.max_body_bytes, self.settings.body_timeout)
+                limits = (self.settings.max_json_depth, self.settings.max_json_values)
+                event = decode_cloudevent(request.headers, body, limits)
                 details.update(event_type=event.type, event_id=event.id, event_source=event.source)
                 refs = references(event)
         except IgnoredEvent as exc:
             details["outcome"] = f"ignored: {exc}"
             self.metrics.events.labels("ignored").inc()
             return Response(status=204)
+        except UnsupportedEventError as exc:
+            raise ServiceError(400, "unsupported_event", str(exc)) from None
         except EventError as exc:
-            raise ApiError(400, "unsupported_event", str(exc)) from None
-        outcomes = [self.ingest.process(ref, details["request_id"]) for ref in refs]
+            raise ServiceError(400, "invalid_event", str(exc)) from None
+        outcomes = self.ingest.process_all(refs, details["request_id"])
         summaries = [o.summary() for o in outcomes]
         for outcome in outcomes:
             self.metrics.events.labels(outcome.status).inc()
@@ -317,9 +388,8 @@ class OcrApp:
         send = self.settings.event_reply and wants_reply(request) and produced
         return reply(summaries, send, self.settings.service)
 
-    def _ocr(self, request: Request, details: dict[str, Any], body: bytes | None) -> Response:
-        self._engine()
-        parsed = parse_ocr_request(request, self.settings.max_body_bytes, body)
+    def _ocr(self, request: Request, details: dict[str, Any], body: bytes, payload: Any) -> Response:
+        parsed = parse_ocr_request(request, self.settings, body, payload)
         details["bytes_in"] = parsed.body_bytes
         details["detect"] = parsed.options.detect
         hocr = parsed.format == "hocr"
@@ -368,18 +438,33 @@ def _error(
     return _json(status, error_payload(status, error, message, request_id), headers)
 
 
-def _authorize(request: Request, token: str | None) -> None:
-    """Require ``Authorization: Bearer <token>`` when *token* is set (compared in constant time)."""
-    if token is None:
-        return
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
-        raise ApiError(
-            401,
-            "unauthorized",
-            "This endpoint needs Authorization: Bearer <token>.",
-            {"WWW-Authenticate": "Bearer"},
-        )
+def _unauthorized() -> ServiceError:
+    return ServiceError(
+        401,
+        "unauthorized",
+        "This request needs Authorization: Bearer <token>.",
+        {"WWW-Authenticate": "Bearer"},
+    )
+
+
+def _shutting_down() -> ServiceError:
+    return ServiceError(
+        503,
+        "shutting_down",
+        "This server is shutting down and did not start the request; retry it.",
+        {"Retry-After": RETRY_AFTER_SECONDS},
+    )
+
+
+def _abandon_body(request: Request) -> None:
+    """Make sure nothing reads what is left of the body once the answer is decided.
+
+    functions-framework's after-request hook calls ``request.get_data()``, which would read (and hold in
+    memory) the whole remaining body of a request answered without reading it: a 404 for a 1.5 GB upload
+    would cost 1.5 GB. Pointing the request's stream at an empty buffer makes that read free; the server
+    then closes the connection instead of reusing it.
+    """
+    request.stream = io.BytesIO()  # type: ignore[misc]  # werkzeug's cached_property accepts assignment
 
 
 @functools.cache
@@ -392,6 +477,12 @@ def _prefers_html(request: Request) -> bool:
     """Whether the client (a browser) would rather have HTML than JSON."""
     accept = request.accept_mimetypes
     return accept.quality("text/html") > accept.quality("application/json")
+
+
+def _shown(text: str) -> str:
+    """Quote a client's string (a path) for a message: its repr, at most 80 characters."""
+    cut = text if len(text) <= 80 else text[:77] + "..."
+    return repr(cut)
 
 
 def _request_id(request: Request) -> str:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-import json
 import math
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -22,9 +22,11 @@ from flask import Request
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 from werkzeug.formparser import parse_form_data
 
+from .. import json_limits
+from ..errors import ServiceError
 from ..ocr import OcrOptions
 from ..ocr.document import PageSelection
-from .errors import ApiError
+from ..settings import Settings
 
 FORMATS = ("json", "text", "hocr")
 OPTION_FIELDS = ("detect", "min_confidence", "orient_page", "text_layer", "pages", "format")
@@ -32,6 +34,8 @@ JSON_FIELDS = ("image_base64", *OPTION_FIELDS)
 FILE_FIELDS = ("image", "file")
 _DATA_URL = re.compile(r"^data:[\w.+-]+/[\w.+-]+(;[\w.+-]+=[\w.+-]+)*;base64,", re.IGNORECASE)
 _CHUNK = 1 << 16
+#: Most bytes the form fields of a multipart body (everything but files) may take together.
+MAX_FORM_FIELD_BYTES = 64 * 1024
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 
@@ -54,24 +58,23 @@ class OcrRequest:
     body_bytes: int = 0
 
 
-def parse_ocr_request(request: Request, max_body_bytes: int, body: bytes | None = None) -> OcrRequest:
-    """Read and validate an OCR request; client mistakes raise :class:`ApiError` (400, 413, 415).
+def parse_ocr_request(request: Request, settings: Settings, body: bytes, payload: Any = None) -> OcrRequest:
+    """Validate an OCR request whose *body* was read; client mistakes raise :class:`ServiceError`.
 
-    *body* is the request body when the caller has already read it (JSON bodies are read first to tell a
+    *payload* is the parsed JSON of an ``application/json`` body (the caller parses it first to tell a
     MinIO notification from an OCR request).
     """
     mimetype = request.mimetype
     if mimetype == "application/json":
-        if body is None:
-            body = read_body(request, max_body_bytes)
-        return replace(from_json_body(parse_json(body), request.args), body_bytes=len(body))
+        if payload is None:
+            payload = parse_json(body, settings.max_json_depth, settings.max_json_values)
+        return replace(from_json_body(payload, request.args), body_bytes=len(body))
     if mimetype.startswith("image/") or mimetype in ("application/octet-stream", "application/pdf"):
-        image = read_body(request, max_body_bytes)
-        return OcrRequest(image, *_options(request.args, "query parameter"), body_bytes=len(image))
+        return OcrRequest(body, *_options(request.args, "query parameter"), body_bytes=len(body))
     if mimetype == "multipart/form-data":
-        return _from_multipart(request, max_body_bytes)
+        return _from_multipart(request, body, settings)
     shown = mimetype or "none"
-    raise ApiError(
+    raise ServiceError(
         415,
         "unsupported_media_type",
         f"Content-Type {shown} is not accepted: send application/json with image_base64, a raw image or PDF "
@@ -80,15 +83,17 @@ def parse_ocr_request(request: Request, max_body_bytes: int, body: bytes | None 
     )
 
 
-def read_body(request: Request, max_body_bytes: int) -> bytes:
-    """Read the whole body, refusing more than *max_body_bytes* (Content-Length first, then while reading).
+def read_body(request: Request, max_body_bytes: int, timeout: float) -> bytes:
+    """Read the whole body, refusing more than *max_body_bytes* or taking longer than *timeout* seconds.
 
-    Reading is done here, in bounded chunks, rather than by Werkzeug's ``max_content_length``: a chunked
-    body without Content-Length must also stop at the limit with a 413, never be cut short silently.
+    The size is checked from Content-Length first, then while reading in bounded chunks (a chunked body
+    without Content-Length must also stop at the limit with a 413, never be cut short silently). A body
+    that arrives too slowly is a 408: a client dripping bytes must not hold the request forever.
     """
     declared = request.content_length
     if declared is not None and declared > max_body_bytes:
         raise _too_large(max_body_bytes)
+    deadline = time.monotonic() + timeout
     stream = request.stream
     chunks: list[bytes] = []
     total = 0
@@ -101,39 +106,58 @@ def read_body(request: Request, max_body_bytes: int) -> bytes:
             total += len(chunk)
             if total > max_body_bytes:
                 raise _too_large(max_body_bytes)
+            if time.monotonic() > deadline:
+                raise _too_slow(timeout)
     except ClientDisconnected:
-        raise ApiError(400, "incomplete_body", "The request body ended before its declared length.") from None
+        raise ServiceError(
+            400, "incomplete_body", "The request body ended before its declared length."
+        ) from None
+    except TimeoutError:
+        raise _too_slow(timeout) from None
+    except (ValueError, OSError) as exc:  # a malformed chunked encoding, a reset connection
+        raise ServiceError(
+            400,
+            "incomplete_body",
+            "The request body could not be read (malformed or cut off).",
+            detail=str(exc),
+        ) from None
     return b"".join(chunks)
 
 
-def _too_large(limit: int) -> ApiError:
-    return ApiError(413, "payload_too_large", f"The request body is larger than the limit of {limit} bytes.")
+def _too_slow(timeout: float) -> ServiceError:
+    return ServiceError(408, "body_timeout", f"The request body did not arrive within {timeout:g} s.")
 
 
-def parse_json(body: bytes) -> Any:
-    """Parse a JSON body; invalid JSON (or not UTF-8) is a 400 :class:`ApiError`."""
+def _too_large(limit: int) -> ServiceError:
+    return ServiceError(
+        413, "payload_too_large", f"The request body is larger than the limit of {limit} bytes."
+    )
+
+
+def parse_json(body: bytes, max_depth: int, max_values: int) -> Any:
+    """Parse a JSON body within bounds; invalid or oversized JSON is a 400 :class:`ServiceError`."""
     try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ApiError(400, "invalid_json", f"The body is not valid JSON: {_short(exc)}") from None
+        return json_limits.loads(body, max_depth, max_values)
+    except json_limits.JsonError as exc:
+        raise ServiceError(400, "invalid_json", f"The body is not acceptable JSON: {exc}.") from None
 
 
 def from_json_body(payload: Any, query: Mapping[str, str]) -> OcrRequest:
     """Validate a parsed JSON OCR request (``image_base64`` plus options; query options as defaults)."""
     if not isinstance(payload, dict):
-        raise ApiError(400, "invalid_json", "The JSON body must be an object with an image_base64 field.")
+        raise ServiceError(400, "invalid_json", "The JSON body must be an object with an image_base64 field.")
     unknown = sorted(set(payload) - set(JSON_FIELDS))
     if unknown:
-        raise ApiError(
+        raise ServiceError(
             400,
             "unknown_field",
             f"Unknown field(s) {', '.join(map(repr, unknown))}; accepted: {', '.join(JSON_FIELDS)}.",
         )
     if "image_base64" not in payload:
-        raise ApiError(400, "missing_field", "The JSON body has no image_base64 field.")
+        raise ServiceError(400, "missing_field", "The JSON body has no image_base64 field.")
     encoded = payload["image_base64"]
     if not isinstance(encoded, str):
-        raise ApiError(400, "invalid_field", "image_base64 must be a string.")
+        raise ServiceError(400, "invalid_field", "image_base64 must be a string.")
     merged: dict[str, Any] = {k: v for k, v in query.items() if k in OPTION_FIELDS}
     merged.update({k: payload[k] for k in OPTION_FIELDS if k in payload})
     return OcrRequest(decode_base64(encoded), *_options(merged, "field"))
@@ -151,11 +175,10 @@ def decode_base64(text: str) -> bytes:
     try:
         return base64.b64decode(compact, validate=True)
     except (binascii.Error, ValueError):
-        raise ApiError(400, "invalid_base64", "image_base64 is not valid base64.") from None
+        raise ServiceError(400, "invalid_base64", "image_base64 is not valid base64.") from None
 
 
-def _from_multipart(request: Request, max_body_bytes: int) -> OcrRequest:
-    body = read_body(request, max_body_bytes)
+def _from_multipart(request: Request, body: bytes, settings: Settings) -> OcrRequest:
     environ = {
         "REQUEST_METHOD": "POST",
         "CONTENT_TYPE": request.headers.get("Content-Type", ""),
@@ -164,14 +187,21 @@ def _from_multipart(request: Request, max_body_bytes: int) -> OcrRequest:
     }
     try:
         _, _, files = parse_form_data(
-            environ, stream_factory=_in_memory, max_content_length=max_body_bytes, silent=False
+            environ,
+            stream_factory=_in_memory,
+            max_content_length=settings.max_body_bytes,
+            max_form_memory_size=MAX_FORM_FIELD_BYTES,
+            max_form_parts=settings.max_form_parts,
+            silent=False,
         )
     except (ValueError, RequestEntityTooLarge) as exc:
         message = f"The multipart body cannot be parsed: {_short(exc)}"
-        raise ApiError(400, "invalid_multipart", message) from None
+        raise ServiceError(400, "invalid_multipart", message) from None
     upload = next((files[name] for name in FILE_FIELDS if name in files), None)
     if upload is None:
-        raise ApiError(400, "missing_file", "The multipart body has no file in field 'image' (or 'file').")
+        raise ServiceError(
+            400, "missing_file", "The multipart body has no file in field 'image' (or 'file')."
+        )
     return OcrRequest(upload.read(), *_options(request.args, "query parameter"), body_bytes=len(body))
 
 
@@ -191,7 +221,7 @@ def _options(
     pages = _as_pages(values.get("pages"), where)
     fmt = values.get("format", "json")
     if fmt not in FORMATS:
-        raise ApiError(400, "invalid_field", f"{where} format must be one of {', '.join(FORMATS)}.")
+        raise ServiceError(400, "invalid_field", f"{where} format must be one of {', '.join(FORMATS)}.")
     return OcrOptions(detect=detect, min_confidence=min_confidence), fmt, orient_page, text_layer, pages
 
 
@@ -201,11 +231,11 @@ def _as_pages(value: Any, where: str) -> PageSelection | None:
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str):
-        raise ApiError(400, "invalid_field", f'{where} pages must be a string such as "1-3,7".')
+        raise ServiceError(400, "invalid_field", f'{where} pages must be a string such as "1-3,7".')
     try:
         return PageSelection.parse(value)
     except ValueError as exc:
-        raise ApiError(400, "invalid_field", f"{where} pages: {exc}.") from None
+        raise ServiceError(400, "invalid_field", f"{where} pages: {exc}.") from None
 
 
 def _as_bool(value: Any, name: str, where: str) -> bool:
@@ -213,7 +243,7 @@ def _as_bool(value: Any, name: str, where: str) -> bool:
         return value
     if isinstance(value, str) and value.strip().lower() in _TRUE + _FALSE:
         return value.strip().lower() in _TRUE
-    raise ApiError(400, "invalid_field", f"{where} {name} must be true or false.")
+    raise ServiceError(400, "invalid_field", f"{where} {name} must be true or false.")
 
 
 def _as_confidence(value: Any, where: str) -> float:
@@ -229,7 +259,7 @@ def _as_confidence(value: Any, where: str) -> float:
     else:
         number = math.nan
     if not 0.0 <= number <= 1.0:
-        raise ApiError(400, "invalid_field", f"{where} min_confidence must be a number from 0 to 1.")
+        raise ServiceError(400, "invalid_field", f"{where} min_confidence must be a number from 0 to 1.")
     return number
 
 

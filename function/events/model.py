@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import Any
+
+from .. import json_limits
 
 
 class EventError(Exception):
@@ -20,29 +21,34 @@ class IgnoredEvent(Exception):
     """A known event that asks for no OCR (deletion, test event); acknowledged with 2xx and logged."""
 
 
+#: JSON bounds for event data when the caller gives none: (nesting depth, values).
+DEFAULT_JSON_LIMITS = (32, 100_000)
+
+
 @dataclass(frozen=True)
 class Event:
-    """The parts of an incoming event the adapters read, independent of how it arrived."""
+    """The parts of an incoming event the adapters read, independent of how it arrived.
+
+    ``limits`` bound the JSON of ``data`` when it arrives as text or bytes (nesting depth, values).
+    """
 
     type: str
     source: str = ""
     id: str = ""
     subject: str | None = None
     data: Any = None
+    limits: tuple[int, int] = dataclass_field(default=DEFAULT_JSON_LIMITS, compare=False)
 
     def json_data(self) -> Any:
         """Return the data as parsed JSON (it may arrive parsed, as text or as bytes)."""
         data = self.data
+        if isinstance(data, str):
+            data = data.encode("utf-8", "surrogatepass")
         if isinstance(data, (bytes, bytearray, memoryview)):
             try:
-                data = bytes(data).decode("utf-8")
-            except UnicodeDecodeError:
-                raise EventError(f"{self.type} event data is not JSON (not UTF-8 text)") from None
-        if isinstance(data, str):
-            try:
-                return json.loads(data)
-            except json.JSONDecodeError as exc:
-                raise EventError(f"{self.type} event data is not JSON: {exc.msg}") from None
+                return json_limits.loads(bytes(data), *self.limits)
+            except json_limits.JsonError as exc:
+                raise EventError(f"{self.type} event data is not JSON within bounds ({exc})") from None
         return data
 
 
@@ -83,10 +89,15 @@ def field(data: Any, *path: str, required: bool = True) -> Any:
 
 
 def as_size(value: Any) -> int | None:
-    """Parse a size that may arrive as a number or a string (GCS sends strings)."""
+    """Parse a size that may arrive as a number or a string (GCS sends strings); a bad one is an error."""
     if value is None or value == "":
         return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise EventError(f"object size {value!r} is not an integer") from None
+    if isinstance(value, bool):
+        raise EventError(f"object size {value!r} is not an integer")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # NaN and Infinity are not integers and fall through to the error below
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 20:
+        value = int(value.strip())
+    if not isinstance(value, int) or value < 0:
+        raise EventError(f"object size {str(value)[:40]!r} is not a non-negative integer")
+    return value

@@ -102,7 +102,8 @@ class PageSelection:
         """Return the 0-based indices of the selected pages of a *count*-page document, in order."""
         for start, _ in self.ranges:
             if start > count:
-                raise PageRangeError(f"Page {start} was asked for, but the document has {count} pages.")
+                pages = "1 page" if count == 1 else f"{count} pages"
+                raise PageRangeError(f"Page {start} was asked for, but the document has {pages}.")
         chosen: set[int] = set()
         for start, end in self.ranges:
             chosen.update(range(start - 1, min(end or count, count)))

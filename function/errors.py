@@ -1,10 +1,16 @@
-"""Client-facing errors: an HTTP status, a stable error name and a message written for the caller."""
+"""Errors the service answers with, whatever the transport: a status, a stable name, a message for the caller.
+
+Both adapters use them: the HTTP API answers them as JSON error bodies, and event deliveries answer them
+with the same status, which is what tells a broker whether to retry (5xx, 404, 408, 409, 429) or to send
+the event to its dead-letter sink (other 4xx). ``message`` is written for the caller and says only what
+they can act on; ``detail`` is for the server log (store endpoints, exception text), never answered.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ..ocr import (
+from .ocr import (
     EmptyImageError,
     ImageTooLargeError,
     NotAnImageError,
@@ -16,17 +22,23 @@ from ..ocr import (
 )
 
 
-class ApiError(Exception):
-    """An error answered as JSON ``{"code": status, "error": name, "message": ...}`` with *status*."""
+class ServiceError(Exception):
+    """An error answered with *status*: JSON ``{"code": status, "error": name, "message": ...}`` over HTTP."""
 
     def __init__(
-        self, status: int, error: str, message: str, headers: Mapping[str, str] | None = None
+        self,
+        status: int,
+        error: str,
+        message: str,
+        headers: Mapping[str, str] | None = None,
+        detail: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.error = error
         self.message = message
         self.headers = dict(headers or {})
+        self.detail = detail
 
 
 #: Library errors that are the client's: status per error type (most specific first).
@@ -41,9 +53,9 @@ _IMAGE_STATUS: tuple[tuple[type[OcrError], int], ...] = (
 )
 
 
-def from_ocr_error(exc: OcrError) -> ApiError | None:
+def from_ocr_error(exc: OcrError) -> ServiceError | None:
     """Map an image the library refused to its client error; ``None`` when the fault is the server's."""
     for kind, status in _IMAGE_STATUS:
         if isinstance(exc, kind):
-            return ApiError(status, exc.code, str(exc))
+            return ServiceError(status, exc.code, str(exc))
     return None

@@ -14,8 +14,8 @@ import math
 from collections.abc import Sequence
 from html import escape
 
-from ..ocr import TextLine
-from ..ocr.document import PageResult
+from .ocr import TextLine
+from .ocr.document import PageResult
 
 _HEAD = """<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN"

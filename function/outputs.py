@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..ocr import OcrResult, TextLine
-from ..ocr.document import DocumentResult
+from .ocr import OcrResult, TextLine
+from .ocr.document import DocumentResult
 
 
 def _lines(lines: list[TextLine]) -> list[dict[str, Any]]:
