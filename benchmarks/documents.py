@@ -451,7 +451,8 @@ def run_ocrfn(job: ChildJob) -> DocumentRun:
     is bounded stops growing once it has seen every page.
     """
     from function.ocr import OcrEngine, OcrOptions, load_model_set
-    from function.ocr.document import DocumentLimits, read_document
+    from function.ocr.document import read_document
+    from function.ocr.pages import DocumentLimits
 
     started = time.perf_counter()
     models = load_model_set()
@@ -990,7 +991,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--peer-pages must be at least 0 (0 = all pages)")
     peer_pages = min(args.pages, args.peer_pages or args.pages)
 
-    from function.ocr.document import DocumentLimits
+    from function.ocr.pages import DocumentLimits
 
     default_limits = DocumentLimits(dpi=args.dpi)
     width, height = (math.ceil(v * args.dpi / 72) for v in A4_POINTS)

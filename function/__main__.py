@@ -11,7 +11,8 @@ from typing import Any
 
 from .hocr import render_hocr
 from .ocr import DetectorParams, OcrEngine, OcrError, OcrOptions, OcrResult, load_model_set
-from .ocr.document import DocumentResult, PageResult, PageSelection, document_kind, read_document
+from .ocr.document import DocumentResult, PageResult, read_document
+from .ocr.pages import PageSelection, document_kind
 from .settings import load_settings
 
 

@@ -11,6 +11,7 @@ That is the shape OCRmyPDF-style tools read to lay a text layer under the page i
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from html import escape
 
@@ -82,7 +83,18 @@ def _line(line: TextLine, ident: str, width: int, height: int) -> str:
 
 def _word(text: str, box: list[list[int]], confidence: float, ident: str, width: int, height: int) -> str:
     title = f"bbox {_bbox(box, width, height)}; x_wconf {round(confidence * 100)}"
-    return f'<span class="ocrx_word" id="word_{ident}" title="{title}">{escape(text, quote=False)}</span>'
+    shown = escape(xml_text(text), quote=False)
+    return f'<span class="ocrx_word" id="word_{ident}" title="{title}">{shown}</span>'
+
+
+#: Characters XML 1.0 does not allow in a document (C0 controls but tab, LF and CR; U+FFFE, U+FFFF;
+#: lone surrogates). A PDF text layer may carry them; OCRmyPDF's parser refuses the page if they stay.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def xml_text(text: str) -> str:
+    """Return *text* without the characters XML 1.0 forbids (they carry no text)."""
+    return _NOT_XML.sub("", text)
 
 
 def _bbox(points: Sequence[Sequence[int]], width: int, height: int) -> str:

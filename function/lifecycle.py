@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from .ocr import DetectorParams, OcrEngine, OcrOptions, load_model_set
+from .ocr.sandbox import SandboxDecoder
 from .settings import Settings
 
 log = logging.getLogger("ocrfn")
@@ -71,20 +72,30 @@ def startup_phases(marks: dict[str, float]) -> dict[str, float]:
 
 
 def build_engine(settings: Settings) -> OcrEngine:
-    """Create the engine described by *settings* (sessions are created in the calling process)."""
+    """Create the engine described by *settings* (sessions and decoder processes start in this process).
+
+    Images and documents are decoded in child processes (:class:`~function.ocr.sandbox.SandboxDecoder`),
+    one per inference slot, each limited to ``OCRFN_DECODER_MEMORY`` and to the request's time budget.
+    """
+    decoder = SandboxDecoder(settings.concurrency, settings.decoder_memory)
     return OcrEngine(
         load_model_set(settings.model_dir, settings.model_set),
         threads=settings.threads,
         max_pixels=settings.max_pixels,
         detector_params=DetectorParams(max_area=settings.detect_max_pixels),
+        decoder=decoder,
     )
 
 
 def warm_up(engine: OcrEngine) -> None:
-    """Run every model once (page and line orientation, detector, recognizer) on a rendered text image."""
+    """Run every model once (page and line orientation, detector, recognizer) on a rendered text image.
+
+    The image is decoded by the engine's decoder first, so a decoder process has answered once too.
+    """
     image = np.full((96, 560, 3), 255, dtype=np.uint8)
     cv2.putText(image, "ocrfn warm-up 2026", (16, 62), cv2.FONT_HERSHEY_SIMPLEX, 1.4, (0, 0, 0), 3)
-    engine.run(image, OcrOptions(detect=True, orient_page=True, min_confidence=0.0))
+    decoded = engine.decoder.decode(cv2.imencode(".png", image)[1].tobytes(), engine.max_pixels, 30.0)
+    engine.run(decoded, OcrOptions(detect=True, orient_page=True, min_confidence=0.0))
     engine.run(image, OcrOptions(detect=False, min_confidence=0.0))
 
 

@@ -55,6 +55,11 @@
 | ``OCRFN_MAX_FORM_PARTS`` | ``16`` | most parts of a multipart body |
 | ``OCRFN_MAX_RESULT_BYTES`` | ``67108864`` (64 MiB) | largest existing result record read back to
   recognise a duplicate delivery; a larger (or unreadable) one is treated as absent and written anew |
+| ``OCRFN_DECODER_MEMORY`` | ``805306368`` (768 MiB) | address space of each decoder process (images and
+  documents are decoded in child processes with this limit, within the request's time budget; an image
+  that needs more is a 422 ``image_too_large``) |
+| ``OCRFN_MAX_PAGE_CHARS`` | ``100000`` | characters a PDF page's text layer may have, pdfium's generated
+  spaces and line ends included (422 beyond; a dense page has a few thousand) |
 | ``OCRFN_STORE_CLIENTS`` | ``32`` | object store clients kept for reuse in cloud mode (one per bucket,
   about 110 KB each; the least recently used are dropped) |
 | ``THREADS`` | 4 per CPU (``os.cpu_count``) | functions-framework's request threads (read here only to warn
@@ -71,8 +76,8 @@ from pathlib import Path
 
 from .ocr.decode import DEFAULT_MAX_PIXELS
 from .ocr.detect import DetectorParams
-from .ocr.document import DocumentLimits
 from .ocr.models import DEFAULT_MODEL_DIR
+from .ocr.pages import DocumentLimits
 from .ocr.runtime import resolve_threads
 
 
@@ -112,6 +117,8 @@ class Settings:
     max_form_parts: int
     max_result_bytes: int
     store_clients: int
+    decoder_memory: int
+    max_page_chars: int
     service: str | None
     revision: str | None
 
@@ -132,6 +139,7 @@ class Settings:
             max_pages=self.max_pages,
             max_page_pixels=self.max_pixels,
             max_total_pixels=self.max_document_pixels,
+            max_page_chars=self.max_page_chars,
         )
 
 
@@ -247,6 +255,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_form_parts=_positive_int(env, "OCRFN_MAX_FORM_PARTS", 16),
         max_result_bytes=_positive_int(env, "OCRFN_MAX_RESULT_BYTES", 64 * 1024 * 1024),
         store_clients=_positive_int(env, "OCRFN_STORE_CLIENTS", 32),
+        decoder_memory=_positive_int(
+            env, "OCRFN_DECODER_MEMORY", 768 * 1024 * 1024, minimum=256 * 1024 * 1024
+        ),
+        max_page_chars=_positive_int(env, "OCRFN_MAX_PAGE_CHARS", 100_000),
         service=env.get("K_SERVICE") or None,
         revision=env.get("K_REVISION") or None,
     )

@@ -17,6 +17,7 @@ from function.api.inputs import decode_base64
 from function.errors import ServiceError
 from function.lifecycle import Lifecycle
 from function.metrics import Metrics
+from function.ocr.decoders import InProcessDecoder
 from function.request_log import log_request
 from function.settings import load_settings
 from function.storage import Storage
@@ -145,6 +146,9 @@ def test_invalid_base64_is_a_400(text):
 class FailingEngine:
     """Runs the warm-up (pixel arrays) but fails on every request (bytes), as a broken runtime would."""
 
+    max_pixels = 40_000_000
+    decoder = InProcessDecoder()
+
     class models:
         name = "failing"
 
@@ -187,6 +191,27 @@ def test_server_fault_is_a_clean_500(failing_client, capsys, caplog):
     assert record["error"] == "RuntimeError"
     exposition = app.metrics.exposition().decode()
     assert 'ocrfn_http_requests_total{method="POST",route="/api/ocr",status="500"} 1.0' in exposition
+
+
+class PanicException(BaseException):
+    """What pyo3 raises when Rust code panics: not an Exception, so ``except Exception`` misses it."""
+
+
+def test_a_native_panic_is_a_clean_500_not_a_dead_worker(failing_client):
+    client, app = failing_client
+
+    def panic(image, options=None):
+        raise PanicException("called `Result::unwrap()` on an `Err` value")
+
+    app.lifecycle.engine.run = panic
+    response = client.post("/api/ocr", data=b"\x89PNG", headers={"Content-Type": "image/png"})
+    assert response.status_code == 500
+    body = response.get_json()
+    assert body["error"] == "internal_error" and body["request_id"]
+    assert "unwrap" not in response.get_data(as_text=True)
+    with pytest.raises(KeyboardInterrupt):  # what must still stop the process does
+        app.lifecycle.engine.run = lambda image, options=None: (_ for _ in ()).throw(KeyboardInterrupt())
+        client.post("/api/ocr", data=b"\x89PNG", headers={"Content-Type": "image/png"})
 
 
 def test_request_log_line_is_one_json_object():

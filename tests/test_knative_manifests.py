@@ -200,10 +200,14 @@ def test_readiness_path_answers_503_while_loading_then_200(container, tmp_path):
     from function.api.app import OcrApp
     from function.lifecycle import Lifecycle
     from function.metrics import Metrics
+    from function.ocr.decoders import InProcessDecoder
     from function.settings import load_settings
     from function.storage import Storage
 
     class StubEngine:
+        max_pixels = 40_000_000
+        decoder = InProcessDecoder()
+
         class models:
             name = "stub"
 

@@ -400,7 +400,7 @@ ERROR_CASES = [
     ("/api/events", JSON, b'{"image_base64": "aGk="}', 400, "not_an_event"),
     ("/api/events", {**JSON, **ce_headers()}, b'{"url": "file://photos/../etc"}', 400, "invalid_key"),
     ("/api/events", {**JSON, **ce_headers()}, b'{"url": "az://photos/a.png"}', 400, "unsupported_scheme"),
-    ("/api/ocr", JSON, b'{"image_base64": ' + b'[' * 64 + b']' * 64 + b'}', 400, "invalid_json"),
+    ("/api/ocr", JSON, b'{"image_base64": ' + b"[" * 64 + b"]" * 64 + b"}", 400, "invalid_json"),
     (
         "/api/events",
         STRUCTURED,

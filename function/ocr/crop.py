@@ -5,10 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .geometry import quad_size
-
-#: A crop at least this many times taller than wide is a vertical text column.
-VERTICAL_RATIO = 1.5
+from .geometry import VERTICAL_RATIO
 
 
 def crop_quad(image: np.ndarray, quad: np.ndarray) -> np.ndarray:
@@ -44,9 +41,3 @@ def turn_if_vertical(crop: np.ndarray) -> np.ndarray:
     if h >= VERTICAL_RATIO * w:
         return np.ascontiguousarray(np.rot90(crop))
     return crop
-
-
-def is_vertical(quad: np.ndarray) -> bool:
-    """Tell whether the quad is a vertical text column (see :data:`VERTICAL_RATIO`)."""
-    width, height = quad_size(quad)
-    return height >= VERTICAL_RATIO * width

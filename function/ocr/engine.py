@@ -12,13 +12,16 @@ import numpy as np
 import onnxruntime as ort
 
 from .crop import crop_quad, crop_turns, turn_if_vertical
-from .decode import DEFAULT_MAX_PIXELS, decode_image
+from .decode import DEFAULT_MAX_PIXELS
+from .decoders import Decoder, InProcessDecoder
 from .detect import Detector, DetectorParams
 from .errors import TimeBudgetError, UnsupportedImageError
+from .geometry import to_page
+from .lines import TextLine, Word
 from .models import ModelSet, load_charset
 from .order import reading_order
 from .orient import NOMINATE_THRESHOLD, OrientationClassifier
-from .page_orient import PageOrientationClassifier, to_page, upright
+from .page_orient import PageOrientationClassifier, upright
 from .recognize import BatchPolicy, RecognizedText, Recognizer
 from .runtime import create_session
 from .words import along, split_words
@@ -43,28 +46,6 @@ class OcrOptions:
     words: bool = False
     min_confidence: float = 0.5
     time_budget: float | None = None
-
-
-@dataclass(frozen=True)
-class Word:
-    """One word of a line: its text, confidence (0–1) and quad (TL, TR, BR, BL in the text's own frame)."""
-
-    text: str
-    confidence: float
-    box: list[list[int]]
-
-
-@dataclass(frozen=True)
-class TextLine:
-    """One recognized line: its text, confidence (0–1) and quad (TL, TR, BR, BL) in image pixels.
-
-    ``words`` is filled only when the call asked for them (``OcrOptions.words``).
-    """
-
-    text: str
-    confidence: float
-    box: list[list[int]]
-    words: tuple[Word, ...] = ()
 
 
 @dataclass
@@ -94,9 +75,12 @@ class OcrEngine:
         max_pixels: int = DEFAULT_MAX_PIXELS,
         detector_params: DetectorParams | None = None,
         batch_policy: BatchPolicy | None = None,
+        decoder: Decoder | None = None,
     ) -> None:
         self.models = models
         self.max_pixels = max_pixels
+        #: Turns bytes into pixels and documents into pages (in-process unless given, e.g. a sandbox).
+        self.decoder: Decoder = decoder or InProcessDecoder()
         det, rec, cls, page = models.detector, models.recognizer, models.classifier, models.page_classifier
         self.detector = Detector(
             create_session(det.path, threads), mean=det.mean, std=det.std, params=detector_params
@@ -147,7 +131,12 @@ class OcrEngine:
                 raise UnsupportedImageError("pixel arrays must be non-empty H×W×3 uint8 in BGR order")
             pixels = image
         else:
-            pixels = decode_image(image, max_pixels=self.max_pixels)
+            try:
+                pixels = self.decoder.decode(image, self.max_pixels, budget.remaining())
+            except TimeoutError:
+                budget.expire()
+                budget.check()
+                raise
         given_height, given_width = pixels.shape[:2]
         mark = _stage(timings, "decode", started)
 
@@ -270,6 +259,7 @@ class _Budget:
 
     def __init__(self, seconds: float | None) -> None:
         self.seconds = seconds
+        self.deadline = None if seconds is None else time.monotonic() + seconds
         self.run_options = ort.RunOptions() if seconds is not None else None
         self.expired = threading.Event()
 
@@ -277,6 +267,10 @@ class _Budget:
         self.expired.set()
         if self.run_options is not None:
             self.run_options.terminate = True
+
+    def remaining(self) -> float | None:
+        """Seconds left (``None`` without a budget; 0 once it has run out)."""
+        return None if self.deadline is None else max(0.0, self.deadline - time.monotonic())
 
     def check(self) -> None:
         """Raise :class:`TimeBudgetError` if the deadline has passed."""

@@ -8,7 +8,12 @@ is the box's y axis.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
+
+#: A box or crop at least this many times taller than wide is a vertical text column.
+VERTICAL_RATIO = 1.5
 
 
 def rect_to_quad(center: tuple[float, float], size: tuple[float, float], angle_deg: float) -> np.ndarray:
@@ -44,3 +49,26 @@ def quad_angle(quad: np.ndarray) -> float:
     """Angle of the quad's top edge against the image x axis, in degrees (-45..45 for ordered quads)."""
     dx, dy = quad[1] - quad[0]
     return float(np.degrees(np.arctan2(dy, dx)))
+
+
+def is_vertical(quad: np.ndarray) -> bool:
+    """Tell whether the quad is a vertical text column (see :data:`VERTICAL_RATIO`)."""
+    width, height = quad_size(quad)
+    return height >= VERTICAL_RATIO * width
+
+
+def to_page(points: Sequence[Sequence[float]], angle: int, width: int, height: int) -> list[list[int]]:
+    """Map points on the upright page back onto the page as given (*width* × *height*, at *angle*).
+
+    Point order is kept, so a box whose first point is its text's top-left still starts there.
+    """
+    out = []
+    for x, y in points:
+        if angle == 90:
+            x, y = width - 1 - y, x
+        elif angle == 180:
+            x, y = width - 1 - x, height - 1 - y
+        elif angle == 270:
+            x, y = y, height - 1 - x
+        out.append([round(float(x)), round(float(y))])
+    return out

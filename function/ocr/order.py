@@ -19,8 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .crop import is_vertical
-from .geometry import quad_angle, quad_size
+from .geometry import is_vertical, quad_angle, quad_size
 
 MIN_COLUMN_SHARE = 0.25
 ALIGNED_SHARE = 2 / 3

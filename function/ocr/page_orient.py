@@ -2,7 +2,7 @@
 
 A page "at 90" has its content turned 90° clockwise (its text runs top to bottom). The classifier (RapidAI's
 page orientation model, a small CNN on a 224×224 centre crop) names the angle; :func:`upright` turns the
-pixels back, and :func:`to_page` maps points found on the upright page back onto the page as it was given.
+pixels back (:func:`~.geometry.to_page` maps points found on the upright page back onto the page as given).
 """
 
 from __future__ import annotations
@@ -94,20 +94,3 @@ def upright(pixels: np.ndarray, angle: int) -> np.ndarray:
     if angle == 0:
         return pixels
     return cv2.rotate(pixels, _UNDO[angle])
-
-
-def to_page(points: Sequence[Sequence[float]], angle: int, width: int, height: int) -> list[list[int]]:
-    """Map points on the upright page back onto the page as given (*width* × *height*, at *angle*).
-
-    Point order is kept, so a box whose first point is its text's top-left still starts there.
-    """
-    out = []
-    for x, y in points:
-        if angle == 90:
-            x, y = width - 1 - y, x
-        elif angle == 180:
-            x, y = width - 1 - x, height - 1 - y
-        elif angle == 270:
-            x, y = y, height - 1 - x
-        out.append([round(float(x)), round(float(y))])
-    return out

@@ -15,9 +15,10 @@ import numpy as np
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
-from .engine import Word
+from .errors import ImageTooLargeError
+from .geometry import to_page
+from .lines import Word
 from .order import reading_order
-from .page_orient import to_page
 from .words import word_groups
 
 
@@ -33,18 +34,28 @@ class TextRun:
     words: tuple[Word, ...] = ()
 
 
-def read_text_layer(page: pdfium.PdfPage, width: int, height: int, words: bool) -> list[TextRun]:
-    """Read the page's text runs with their boxes and words; empty when the page has no usable text.
+def read_text_layer(
+    page: pdfium.PdfPage, number: int, width: int, height: int, words: bool, max_chars: int
+) -> list[TextRun]:
+    """Read page *number*'s text runs with their boxes and words; empty when it has no usable text.
 
     Boxes are mapped by pdfium from PDF user space onto the rendered *width* × *height* pixels, so a
     page's crop box offset and its ``/Rotate`` are accounted for (a quad's first point stays the text's
     own top-left). Runs of a turned page are put in reading order on the upright page (pdfium lists
-    them in the order they lie on the turned one).
+    them in the order they lie on the turned one). Time and memory are linear in the characters: each
+    character is read once and given to its run in one sweep. More than *max_chars* characters is an
+    :class:`~.errors.ImageTooLargeError` (a compressed content stream can hold millions).
     """
     textpage = page.get_textpage()
     try:
         count = textpage.count_chars()
-        if count == 0 or _scan_with_visible_text(page, textpage, count):
+        if count == 0:
+            return []
+        if count > max_chars:
+            raise ImageTooLargeError(
+                f"Page {number} has {count:,} characters in its text layer; the limit is {max_chars:,}."
+            )
+        if _scan_with_visible_text(page, textpage, count):
             return []
         rotation = page.get_rotation()
         # pdfium adds its rotate argument to the page's own: cancelling it gives upright coordinates.
@@ -62,17 +73,19 @@ def read_text_layer(page: pdfium.PdfPage, width: int, height: int, words: bool) 
             return [point(left, top), point(right, top), point(right, bottom), point(left, bottom)]
 
         rects = [textpage.get_rect(i) for i in range(textpage.count_rects())]
-        chars = (
-            [(textpage.get_text_range(i, 1), textpage.get_charbox(i)) for i in range(count)] if words else []
-        )
-        owner = _rect_of_chars([b for _, b in chars], rects)
+        texts = _char_texts(textpage, count)
+        boxes = [textpage.get_charbox(i) for i in range(count)]
+        members: list[list[int]] = [[] for _ in rects]
+        for char, rect in enumerate(_rect_of_chars(boxes, rects, texts)):
+            if rect >= 0:
+                members[rect].append(char)
         runs = []
         for index, (left, bottom, right, top) in enumerate(rects):
-            text = " ".join(textpage.get_text_bounded(left, bottom, right, top).split())
+            mine = [(texts[k], boxes[k]) for k in members[index]]
+            text = " ".join("".join(c for c, _ in mine).split())
             if not text:
                 continue
-            mine = [chars[k] for k in np.flatnonzero(owner == index)]
-            found = tuple(Word(word, 1.0, box(*bounds)) for word, bounds in _pdf_words(mine))
+            found = tuple(Word(word, 1.0, box(*bounds)) for word, bounds in _pdf_words(mine)) if words else ()
             runs.append(TextRun(text, box(left, bottom, right, top), found))
         if rotation:
             runs = [runs[k] for k in reading_order([np.array(r.box, np.float32) for r in runs])]
@@ -80,6 +93,14 @@ def read_text_layer(page: pdfium.PdfPage, width: int, height: int, words: bool) 
         return runs
     finally:
         textpage.close()
+
+
+def _char_texts(textpage: pdfium.PdfTextPage, count: int) -> list[str]:
+    """Each character's text, in one call when pdfium's text view matches its character list."""
+    whole = textpage.get_text_range(0, count)
+    if len(whole) == count:
+        return list(whole)
+    return [textpage.get_text_range(i, 1) for i in range(count)]
 
 
 #: An image covering this share of the page makes it a scanned page.
@@ -119,22 +140,35 @@ def _turn_run(run: TextRun, rotation: int, width: int, height: int) -> TextRun:
     return TextRun(run.text, to_page(run.box, rotation, width, height), words)
 
 
+#: How many runs ahead of the current one a character's run is looked for (runs follow the characters).
+_LOOKAHEAD = 4
+
+
 def _rect_of_chars(
-    boxes: list[tuple[float, float, float, float]], rects: list[tuple[float, float, float, float]]
-) -> np.ndarray:
-    """Index of the text rect that holds each character's centre (-1 for none)."""
-    if not boxes or not rects:
-        return np.full(len(boxes), -1)
-    b = np.asarray(boxes, dtype=np.float64)
-    r = np.asarray(rects, dtype=np.float64)
-    cx, cy = (b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2
-    inside = (
-        (cx[:, None] >= r[None, :, 0])
-        & (cx[:, None] <= r[None, :, 2])
-        & (cy[:, None] >= r[None, :, 1])
-        & (cy[:, None] <= r[None, :, 3])
-    )
-    return np.where(inside.any(axis=1), inside.argmax(axis=1), -1)
+    boxes: list[tuple[float, float, float, float]],
+    rects: list[tuple[float, float, float, float]],
+    texts: list[str],
+) -> list[int]:
+    """Index of the text rect that holds each character's centre (-1 for none), in one sweep.
+
+    pdfium builds its rects from consecutive characters, so both lists are in the same order: each
+    character is looked for in the current rect and the few after it, never in all of them. A blank
+    outside every rect (pdfium's generated spaces have no box of their own) stays with the current one.
+    """
+    owners = []
+    current = 0
+    for (left, bottom, right, top), text in zip(boxes, texts, strict=True):
+        cx, cy = (left + right) / 2, (bottom + top) / 2
+        found = -1
+        for k in range(current, min(current + _LOOKAHEAD, len(rects))):
+            r_left, r_bottom, r_right, r_top = rects[k]
+            if r_left <= cx <= r_right and r_bottom <= cy <= r_top:
+                found = current = k
+                break
+        if found < 0 and not text.strip() and owners and owners[-1] == current:
+            found = current
+        owners.append(found)
+    return owners
 
 
 def _pdf_words(
