@@ -33,4 +33,4 @@ COPY function function
 RUN python -m compileall -q --invalidation-mode unchecked-hash function
 USER 10001
 EXPOSE 8080
-CMD ["functions-framework", "--target", "ocr", "--source", "function/main.py"]
+CMD ["python", "-m", "function.server"]

@@ -1,4 +1,4 @@
-"""Start ocrfn the way users do (``functions-framework --target ocr --source function/main.py``) for tests."""
+"""Start ocrfn the way users do (``python -m function.server``, the README's command) for tests."""
 
 from __future__ import annotations
 
@@ -18,8 +18,13 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def server_command() -> list[str]:
+    """The README's run command, with this interpreter (the venv's)."""
+    return [sys.executable, "-m", "function.server"]
+
+
 def functions_framework_command() -> list[str]:
-    """The README's run command, using the console script installed next to this interpreter."""
+    """functions-framework's own command for the same function (still supported, e.g. for buildpacks)."""
     script = Path(sys.executable).with_name("functions-framework")
     exe = str(script) if script.exists() else shutil.which("functions-framework")
     if exe is None:
@@ -61,7 +66,7 @@ class Server:
         self._err = open(self.stderr_path, "wb")  # noqa: SIM115
         self.started = time.monotonic()
         self.process = subprocess.Popen(
-            command or functions_framework_command(),
+            command or server_command(),
             cwd=cwd,
             env=full_env,
             stdout=self._out,

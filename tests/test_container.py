@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import requests
 from conftest import ROOT, image_bytes, tiled_receipt
-from server import Server, functions_framework_command
+from server import Server, server_command
 
 DOCKERFILE = ROOT / "Dockerfile"
 
@@ -73,8 +73,8 @@ def test_runtime_stage_shape():
     assert stage[0][1].startswith("python:3.11") and "slim" in stage[0][1]
     assert words.count("CMD") == 1 and "ENTRYPOINT" not in words
     cmd = json.loads(dict(stage)["CMD"])  # exec form
-    assert cmd == ["functions-framework", "--target", "ocr", "--source", "function/main.py"]
-    assert cmd[1:] == functions_framework_command()[1:]  # the same server the README and tests start
+    assert cmd == ["python", "-m", "function.server"]
+    assert cmd[1:] == server_command()[1:]  # the same server the README and tests start
     user = [a for w, a in stage if w == "USER"]
     assert user and user[-1] not in ("root", "0")
     assert "pip" not in " ".join(a for w, a in stage if w == "RUN")  # dependencies come from the builder

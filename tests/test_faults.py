@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import io
+import json
 import re
 import threading
 import time
 
 import requests
 from conftest import image_bytes, tiled_receipt
+from PIL import Image
 from server import Server
+from test_document import image_pdf
 
 
 def metric(server: Server, name: str) -> float:
@@ -17,34 +21,47 @@ def metric(server: Server, name: str) -> float:
     return float(found.group(1)) if found else 0.0
 
 
-def test_sigterm_under_load_completes_every_accepted_request(tmp_path):
-    page = tiled_receipt(2, 3)  # 90 lines, a fraction of a second
+def test_sigterm_finishes_the_running_document_and_answers_every_queued_request(tmp_path):
+    """SIGTERM during a long document: it completes; the requests queued behind it get 503 at once."""
+    sheet = Image.open(io.BytesIO(tiled_receipt(2, 3))).convert("RGB")
+    document = image_pdf([sheet] * 6)  # several seconds of OCR
+    page = tiled_receipt(1, 2)
     srv = Server(tmp_path, {"OCRFN_MAX_QUEUE": "4"})
     srv.wait_ready()
-    answers: list[requests.Response] = []
+    answers: dict[str, requests.Response] = {}
     lock = threading.Lock()
 
-    def send() -> None:
-        response = requests.post(
-            srv.url + "/api/ocr", data=page, headers={"Content-Type": "image/png"}, timeout=120
-        )
+    def send(name: str, data: bytes, kind: str) -> None:
+        response = requests.post(srv.url + "/api/ocr", data=data, headers={"Content-Type": kind}, timeout=120)
         with lock:
-            answers.append(response)
+            answers[name] = response
 
-    callers = [threading.Thread(target=send) for _ in range(5)]
-    for caller in callers:
-        caller.start()
+    running = threading.Thread(target=send, args=("document", document, "application/pdf"))
+    running.start()
     deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and metric(srv, "ocrfn_ocr_requests_in_flight") < 1:
+        time.sleep(0.005)
+    queued = [threading.Thread(target=send, args=(f"image{i}", page, "image/png")) for i in range(4)]
+    for caller in queued:
+        caller.start()
     while time.monotonic() < deadline and metric(srv, "ocrfn_ocr_queue_depth") < 4:
         time.sleep(0.005)
     assert metric(srv, "ocrfn_ocr_queue_depth") == 4  # one running, four accepted and waiting
     srv.terminate()
-    for caller in callers:
+    for caller in [running, *queued]:
         caller.join()
     assert srv.process.wait(60) == 0
     srv.stop()
-    assert [a.status_code for a in answers] == [200] * 5
-    assert all(len(a.json()["data"]) == len(answers[0].json()["data"]) >= 80 for a in answers)
+    assert answers["document"].status_code == 200 and len(answers["document"].json()["pages"]) == 6
+    for i in range(4):
+        refused = answers[f"image{i}"]
+        assert refused.status_code == 503 and refused.headers["Retry-After"] == "1"
+        assert refused.json()["error"] == "shutting_down" and refused.json()["request_id"]
+    logged = [json.loads(line) for line in srv.stdout().splitlines() if line.startswith("{")]
+    assert sum(1 for r in logged if r.get("error") == "shutting_down" and r["status"] == 503) == 4
+    (stop,) = [r for r in logged if r.get("event") == "shutdown" and "refused" in r]
+    assert stop["running"] == 1 and stop["refused"] == 4
+    assert any(r.get("status") == 200 and r.get("pages") == 6 for r in logged)
 
 
 def test_request_over_its_time_budget_is_cut_off_and_the_process_stays_healthy(tmp_path):

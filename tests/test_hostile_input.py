@@ -11,12 +11,14 @@ import io
 import json
 import re
 import struct
+import time
 import zlib
 
 import cv2
 import numpy as np
 import pytest
 import requests
+from bombs import json_objects
 from conftest import image_bytes
 from pdfs import assemble_pdf
 from PIL import Image
@@ -254,3 +256,53 @@ def test_an_image_bomb_inside_a_pdf_is_rendered_in_bounded_memory(server):
     assert response.status_code == 200, response.text[:300]
     assert response.json()["pages"][0]["width"] == 200  # one inch at 200 dpi
     assert rss(server) - before < 150e6
+
+
+# ---------------------------------------------------------------------------------------------------------
+# JSON and multipart bodies: parsed after the token check, inside admission, within bounds
+# ---------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("name", "body", "message"),
+    [
+        ("48 MB of empty objects", json_objects(15_000_000), "more than 100000 values"),
+        ("a million numbers", b'{"image_base64": "aGk=", "x": [' + b"1," * 1_000_000 + b"1]}", "values"),
+        ("deep nesting", b"[" * 100_000 + b"]" * 100_000, "nested more than 32"),
+        (
+            "a 5000-digit integer",
+            b'{"image_base64": "aGk=", "min_confidence": 1' + b"0" * 5000 + b"}",
+            "digits",
+        ),
+        ("NaN", b'{"image_base64": "aGk=", "min_confidence": NaN}', "NaN"),
+        ("a huge exponent", b'{"image_base64": "aGk=", "min_confidence": 1e999}', "too large"),
+    ],
+)
+def test_json_bombs_are_400_in_bounded_time_and_memory(server, name, body, message):
+    before = rss(server)
+    started = time.monotonic()
+    response = post_raw(server, body, "application/json")
+    check_error(response, 400, "invalid_json")
+    assert message in response.json()["message"]
+    assert time.monotonic() - started < 10
+    assert rss(server) - before < 150e6, f"{name}: RSS grew by {(rss(server) - before) / 1e6:.0f} MB"
+
+
+def test_multipart_with_thousands_of_parts_is_400(server):
+    boundary = "b0undary"
+    parts = "".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="f{i}"\r\n\r\nx\r\n' for i in range(5000)
+    )
+    body = (parts + f"--{boundary}--\r\n").encode()
+    response = post_raw(server, body, f"multipart/form-data; boundary={boundary}")
+    check_error(response, 400, "invalid_multipart")
+
+
+def test_unauthenticated_bodies_are_never_read_or_parsed(tmp_path):
+    env = {"OCRFN_API_TOKEN": "t0ken-for-ocr", "OCRFN_WEBHOOK_TOKEN": "t0ken-for-events"}
+    with running(tmp_path, env) as srv:
+        before = rss(srv)
+        for body, kind in ((json_objects(15_000_000), "application/json"), (b"\0" * 40_000_000, "image/png")):
+            started = time.monotonic()
+            response = post_raw(srv, body, kind)
+            check_error(response, 401, "unauthorized")
+            assert time.monotonic() - started < 5
+        assert rss(srv) - before < 60e6

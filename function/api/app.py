@@ -41,6 +41,7 @@ from typing import Any
 
 from flask import Request, Response
 
+from .. import shutdown
 from ..admission import Admission, QueueFullError, ShuttingDownError
 from ..errors import ServiceError, from_ocr_error
 from ..events import EventError, IgnoredEvent, UnsupportedEventError, minio, references
@@ -49,7 +50,8 @@ from ..ingest import Ingest
 from ..lifecycle import Lifecycle
 from ..metrics import Metrics
 from ..ocr import OcrEngine, OcrError, OcrOptions, OcrResult
-from ..ocr.document import DocumentResult, PageResult, PageSelection, document_kind, read_document
+from ..ocr.document import DocumentResult, PageResult, read_document
+from ..ocr.pages import PageSelection, document_kind
 from ..outputs import document_payload, document_text, dumps, error_payload, result_payload, result_text
 from ..request_log import log_request
 from ..settings import Settings
@@ -102,6 +104,20 @@ class OcrApp:
         metrics.queue_depth.set_function(lambda: admission.waiting)
         metrics.in_flight.set_function(lambda: admission.admitted)
         metrics.store_clients.set_function(lambda: storage.clients)
+        shutdown.on_begin(self._stop)
+
+    def _stop(self) -> None:
+        """Shutdown began: refuse what has not started (503 at once) and say what is still running."""
+        log_request(
+            {
+                "event": "shutdown",
+                "running": self.admission.running,
+                "refused": self.admission.waiting,
+                "service": self.settings.service,
+                "revision": self.settings.revision,
+            }
+        )
+        self.admission.close()
 
     def handle(self, request: Request) -> Response:
         """Answer one request (any path, any method); never raises."""

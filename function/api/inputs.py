@@ -25,7 +25,7 @@ from werkzeug.formparser import parse_form_data
 from .. import json_limits
 from ..errors import ServiceError
 from ..ocr import OcrOptions
-from ..ocr.document import PageSelection
+from ..ocr.pages import PageSelection
 from ..settings import Settings
 
 FORMATS = ("json", "text", "hocr")
@@ -97,31 +97,36 @@ def read_body(request: Request, max_body_bytes: int, timeout: float) -> bytes:
     stream = request.stream
     chunks: list[bytes] = []
     total = 0
+    while True:
+        chunk = _read_chunk(stream, min(_CHUNK, max_body_bytes + 1 - total), timeout)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+        if total > max_body_bytes:
+            raise _too_large(max_body_bytes)
+        if time.monotonic() > deadline:
+            raise _too_slow(timeout)
+    return b"".join(chunks)
+
+
+def _read_chunk(stream: Any, size: int, timeout: float) -> bytes:
+    """Read one chunk of the body; every way reading it can fail is the client's (a 4xx)."""
     try:
-        while True:
-            chunk = stream.read(min(_CHUNK, max_body_bytes + 1 - total))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            total += len(chunk)
-            if total > max_body_bytes:
-                raise _too_large(max_body_bytes)
-            if time.monotonic() > deadline:
-                raise _too_slow(timeout)
+        return stream.read(size)
     except ClientDisconnected:
         raise ServiceError(
             400, "incomplete_body", "The request body ended before its declared length."
         ) from None
     except TimeoutError:
         raise _too_slow(timeout) from None
-    except (ValueError, OSError) as exc:  # a malformed chunked encoding, a reset connection
+    except Exception as exc:  # a malformed chunked encoding (the server's parser error), a reset connection
         raise ServiceError(
             400,
             "incomplete_body",
             "The request body could not be read (malformed or cut off).",
-            detail=str(exc),
+            detail=f"{type(exc).__name__}: {exc}"[:300],
         ) from None
-    return b"".join(chunks)
 
 
 def _too_slow(timeout: float) -> ServiceError:
