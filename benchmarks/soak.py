@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -69,13 +68,8 @@ def workload(data: Path) -> tuple[list[tuple[str, bytes]], str]:
 
 
 def worker_rss(server: Server) -> float:
-    """RSS of the gunicorn worker (the master's only child), in bytes."""
-    pids = subprocess.run(
-        ["pgrep", "-P", str(server.process.pid)], capture_output=True, text=True
-    ).stdout.split()
-    status = Path(f"/proc/{pids[0]}/status").read_text(encoding="ascii")
-    kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
-    return kb * 1024.0
+    """RSS of the gunicorn worker and its decoder processes (everything but the master), in bytes."""
+    return float(server.tree_rss(workers_only=True))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,4 +1,4 @@
-"""ocrfn's function: ``functions-framework --target ocr --source function/main.py``.
+"""ocrfn's function, served by ``python -m function.server`` (or ``functions-framework --target ocr``).
 
 One ``http``-signature handler serves every route (see :mod:`function.api.app`). Nothing heavy happens
 at import: gunicorn imports this module in its master process and forks the worker that serves, so the

@@ -55,7 +55,7 @@
 | ``OCRFN_MAX_FORM_PARTS`` | ``16`` | most parts of a multipart body |
 | ``OCRFN_MAX_RESULT_BYTES`` | ``67108864`` (64 MiB) | largest existing result record read back to
   recognise a duplicate delivery; a larger (or unreadable) one is treated as absent and written anew |
-| ``OCRFN_DECODER_MEMORY`` | ``805306368`` (768 MiB) | address space of each decoder process (images and
+| ``OCRFN_DECODER_MEMORY`` | ``536870912`` (512 MiB) | address space of each decoder process (images and
   documents are decoded in child processes with this limit, within the request's time budget; an image
   that needs more is a 422 ``image_too_large``) |
 | ``OCRFN_MAX_PAGE_CHARS`` | ``100000`` | characters a PDF page's text layer may have, pdfium's generated
@@ -256,7 +256,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_result_bytes=_positive_int(env, "OCRFN_MAX_RESULT_BYTES", 64 * 1024 * 1024),
         store_clients=_positive_int(env, "OCRFN_STORE_CLIENTS", 32),
         decoder_memory=_positive_int(
-            env, "OCRFN_DECODER_MEMORY", 768 * 1024 * 1024, minimum=256 * 1024 * 1024
+            env, "OCRFN_DECODER_MEMORY", 512 * 1024 * 1024, minimum=256 * 1024 * 1024
         ),
         max_page_chars=_positive_int(env, "OCRFN_MAX_PAGE_CHARS", 100_000),
         service=env.get("K_SERVICE") or None,

@@ -9,10 +9,8 @@ server keeps serving.
 from __future__ import annotations
 
 import io
-import re
 import time
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
 import requests
@@ -34,23 +32,6 @@ def server(tmp_path_factory):
     }
     with running(tmp_path_factory.mktemp("bombs"), env) as srv:
         yield srv
-
-
-def tree_rss(pid: int) -> int:
-    """Resident bytes of a process and all its descendants (the server, its worker, decoder processes)."""
-    total = 0
-    pending = [pid]
-    while pending:
-        current = pending.pop()
-        try:
-            status = Path(f"/proc/{current}/status").read_text()
-            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
-        except OSError:
-            continue
-        found = re.search(r"^VmRSS:\s+(\d+) kB", status, re.M)
-        total += int(found.group(1)) * 1024 if found else 0
-        pending.extend(int(c) for c in children)
-    return total
 
 
 def post(server: Server, data: bytes, content_type: str, query: str = "") -> requests.Response:
@@ -82,14 +63,14 @@ def still_serving(server: Server) -> None:
 def test_nested_pdf_forms_are_stopped_and_their_memory_returns(server, depth, status, error):
     bomb = nested_forms_pdf(depth)  # a few KB; minutes of rendering and gigabytes if left alone
     assert len(bomb) < 5000
-    before = tree_rss(server.process.pid)
+    before = server.tree_rss()
     started = time.monotonic()
     body = assert_error(post(server, bomb, "application/pdf"), status, error)
     assert time.monotonic() - started < DOCUMENT_BUDGET + 2
     if status == 422:
         assert f"{DOCUMENT_BUDGET:g} s" in body["message"]
     time.sleep(0.5)  # the decoder process that rendered it is gone; its replacement starts small
-    assert tree_rss(server.process.pid) - before < 100e6
+    assert server.tree_rss() - before < 100e6
     still_serving(server)
 
 
@@ -144,9 +125,19 @@ def test_an_image_needing_more_than_the_decoder_memory_is_a_422(tmp_path):
     buf = io.BytesIO()
     Image.new("RGBA", (7000, 5700), (255, 255, 255, 0)).save(buf, "PNG")  # 40 Mpx: ~0.3 GB decoded
     with running(tmp_path, {"OCRFN_DECODER_MEMORY": str(256 * 1024 * 1024)}) as small:
-        before = tree_rss(small.process.pid)
+        before = small.tree_rss()
         body = assert_error(post(small, buf.getvalue(), "image/png"), 422, "image_too_large")
         assert "memory" in body["message"]
         time.sleep(0.5)
-        assert tree_rss(small.process.pid) - before < 100e6
+        assert small.tree_rss() - before < 100e6
         still_serving(small)
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [(b"%PDF-1.4\n garbage", "damaged or not a PDF"), (b"%PDF-1.7\n" + b"\0" * 100, "damaged or not a PDF")],
+)
+def test_unreadable_pdfs_are_explained_without_library_text(server, data, reason):
+    body = assert_error(post(server, data, "application/pdf"), 400, "not_an_image")
+    assert reason in body["message"]
+    assert "PDFium" not in body["message"] and "Error" not in body["message"]

@@ -63,6 +63,8 @@ def test_tokens_guard_ocr_and_webhook_and_nothing_leaks(tmp_path):
         )
         down = call("POST", "/", json=webhook, headers={"Authorization": f"Bearer {WEBHOOK_TOKEN}"})
         assert down.status_code == 503 and down.json()["error"] == "storage_unavailable"
+        assert "127.0.0.1" not in down.text and "Error" not in down.json()["message"]  # no endpoint, no text
+        assert "127.0.0.1" in srv.stdout()  # the store's own words are in the log, for the operator
         # The same notification wrapped in a CloudEvent (as KafkaSource delivers it), and ocrfn's own
         # request event: every event delivery needs the webhook token, in either mode, on every path.
         kafka = CloudEvent(

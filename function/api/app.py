@@ -56,7 +56,7 @@ from ..outputs import document_payload, document_text, dumps, error_payload, res
 from ..request_log import log_request
 from ..settings import Settings
 from ..storage import Storage
-from .events import decode_cloudevent, is_cloudevent, reply, safe_header_value, wants_reply
+from .events import decode_cloudevent, is_cloudevent, no_content, reply, safe_header_value, wants_reply
 from .inputs import parse_json, parse_ocr_request, read_body
 
 log = logging.getLogger("ocrfn")
@@ -390,7 +390,7 @@ class OcrApp:
         except IgnoredEvent as exc:
             details["outcome"] = f"ignored: {exc}"
             self.metrics.events.labels("ignored").inc()
-            return Response(status=204)
+            return no_content()
         except UnsupportedEventError as exc:
             raise ServiceError(400, "unsupported_event", str(exc)) from None
         except EventError as exc:

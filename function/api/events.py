@@ -83,7 +83,7 @@ def wants_reply(request: Request) -> bool:
 def reply(summaries: list[dict[str, Any]], send_event: bool, service: str | None) -> Response:
     """Answer a processed event: a binary CloudEvent with the summaries, or an empty 204."""
     if not send_event:
-        return Response(status=204)
+        return no_content()
     source = f"/ocrfn/{service}" if service else "/ocrfn"
     attributes = {
         "type": COMPLETED_TYPE,
@@ -99,6 +99,13 @@ def reply(summaries: list[dict[str, Any]], send_event: bool, service: str | None
         for name, value in headers.items()
     }
     return Response(body, status=200, headers=encoded)
+
+
+def no_content() -> Response:
+    """Return an empty 204, without the ``Content-Type`` Flask would add (there is no content to type)."""
+    response = Response(status=204)
+    del response.headers["Content-Type"]
+    return response
 
 
 def percent_encode(value: str) -> str:

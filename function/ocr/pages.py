@@ -213,13 +213,23 @@ def _check_sizes(sizes: list[tuple[int, tuple[int, int]]], limits: DocumentLimit
             )
 
 
+#: What pdfium's load error codes (FPDF_ERR_*) tell the sender; other codes mean damage.
+_PDF_LOAD_ERRORS = {
+    2: "it is damaged or not a PDF",
+    3: "it is damaged or not a PDF",
+    4: "it is encrypted with a password",
+    5: "it uses an unsupported security handler",
+}
+
+
 def _pdf_pages(
     data: bytes, limits: DocumentLimits, words: bool, pages: PageSelection | None
 ) -> Iterator[Page]:
     try:
         pdf = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
-        raise NotAnImageError(f"The PDF cannot be read ({exc}).") from None
+        reason = _PDF_LOAD_ERRORS.get(getattr(exc, "err_code", None), "it is damaged or not a PDF")
+        raise NotAnImageError(f"The PDF cannot be read: {reason}.") from None
     try:
         count = len(pdf)
         chosen = _select(count, limits, pages)
@@ -250,8 +260,8 @@ def _pdf_pages(
             finally:
                 page.close()
             yield result
-    except pdfium.PdfiumError as exc:
-        raise NotAnImageError(f"The PDF cannot be rendered ({exc}).") from None
+    except pdfium.PdfiumError:
+        raise NotAnImageError("The PDF cannot be rendered: a page is damaged.") from None
     finally:
         pdf.close()
 

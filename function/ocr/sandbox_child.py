@@ -9,11 +9,13 @@ decoder bug that crashes or hangs this process costs the parent one killed child
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import resource
 import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, BinaryIO
 
 from .decode import decode_image
@@ -31,8 +33,15 @@ def _trimmer() -> Callable[[int], int] | None:
 
 
 def _limit_memory(limit: int) -> None:
+    """Cap this process's address space, and make it the first the kernel's OOM killer picks.
+
+    Under a container's memory limit a decoder near its cap can push the whole pod over: the kernel then
+    kills this child (which the parent replaces), not the server.
+    """
     if limit > 0:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    with contextlib.suppress(OSError):
+        Path("/proc/self/oom_score_adj").write_text("1000", encoding="ascii")
 
 
 def _page_header(page: Page) -> dict[str, Any]:

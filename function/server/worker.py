@@ -25,6 +25,7 @@ import json
 import selectors
 import socket
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -211,15 +212,26 @@ class OcrWorker(ThreadWorker):
 
     def _refuse(self, conn: HeadConn, status: int, error: str, message: str) -> None:
         """Answer a request that never reached the app (best effort, never blocking) and close."""
-        body = json.dumps({"code": status, "error": error, "message": message}).encode()
+        request_id = uuid.uuid4().hex
+        body = json.dumps(
+            {"code": status, "error": error, "message": message, "request_id": request_id}
+        ).encode()
         reason = {408: "Request Timeout", 431: "Request Header Fields Too Large"}[status]
         answer = (
             f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n"
-            "Connection: close\r\n\r\n"
+            f"X-Request-Id: {request_id}\r\nConnection: close\r\n\r\n"
         ).encode() + body
         with contextlib.suppress(OSError):
             conn.sock.send(answer)
-        log_request({"route": "unmatched", "status": status, "error": error, "bytes_in": len(conn.head)})
+        log_request(
+            {
+                "request_id": request_id,
+                "route": "unmatched",
+                "status": status,
+                "error": error,
+                "bytes_in": len(conn.head),
+            }
+        )
         self.nr_conns -= 1
         conn.close(graceful=True)
 
