@@ -11,12 +11,23 @@ from typing import Any, TextIO
 _lock = threading.Lock()
 
 
+def severity(status: int) -> str:
+    """Return the log severity of an answer with *status*.
+
+    A fault of the server is an ERROR; a 503 (not ready, stopping, a store down: worth a retry) a WARNING;
+    anything else, client mistakes included, INFO.
+    """
+    if status == 503:
+        return "WARNING"
+    return "ERROR" if status >= 500 else "INFO"
+
+
 def log_request(fields: dict[str, Any], stream: TextIO | None = None) -> None:
     """Write *fields* (plus a UTC timestamp and severity) as one JSON line; ``None`` values are left out."""
     now = time.time()
     record: dict[str, Any] = {
         "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z",
-        "severity": "ERROR" if fields.get("status", 0) >= 500 else "INFO",
+        "severity": severity(int(fields.get("status", 0))),
     }
     record.update({k: v for k, v in fields.items() if v is not None})
     line = json.dumps(record, ensure_ascii=False, separators=(",", ":"))

@@ -70,7 +70,9 @@ def env_of(stage: list[tuple[str, str]]) -> dict[str, str]:
 def test_runtime_stage_shape():
     stage = runtime_stage()
     words = [w for w, _ in stage]
-    assert stage[0][1].startswith("python:3.11") and "slim" in stage[0][1]
+    pairs = instructions(DOCKERFILE.read_text(encoding="utf-8"))
+    assert pairs[0] == ("ARG", "BASE=python:3.11-slim-bookworm")  # the default base, replaceable
+    assert [a for w, a in pairs if w == "FROM"] == ["${BASE} AS builder", "${BASE}"]
     assert words.count("CMD") == 1 and "ENTRYPOINT" not in words
     cmd = json.loads(dict(stage)["CMD"])  # exec form
     assert cmd == ["python", "-m", "function.server"]
@@ -85,8 +87,8 @@ def test_runtime_stage_shape():
     builder = instructions(DOCKERFILE.read_text(encoding="utf-8"))[
         : len(instructions(DOCKERFILE.read_text()))
     ]
-    runs = " ".join(a for w, a in builder if w == "RUN")
-    assert "-r requirements.txt" in runs and "requirements-dev" not in runs
+    runs = " ".join(" ".join(a for w, a in builder if w == "RUN").split())
+    assert "--require-hashes -r requirements.txt" in runs and "requirements-dev" not in runs  # the lock
 
 
 def test_dockerignore_keeps_the_image_to_runtime_files():

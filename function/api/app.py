@@ -73,8 +73,10 @@ _ALLOWED = {
 }
 #: Methods counted under their own name in the metrics; anything else is ``other`` (labels stay bounded).
 _KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT"})
-#: Successful answers on these routes are not logged: Knative probes readiness every 50 ms at start-up.
+#: Successful answers on these routes are not logged; probes (Knative asks /ready every 50 ms while a pod
+#: starts) are not logged at all: loading, stopping and a failed load are logged once where they happen.
 _QUIET = ("/health", "/ready", "/metrics", "/webui", "/openapi.json")
+_PROBES = ("/health", "/ready")
 _WEB = Path(__file__).resolve().parents[1] / "web"
 _OPENAPI = Path(__file__).resolve().parent / "openapi.json"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -153,7 +155,7 @@ class OcrApp:
         method = request.method if request.method in _KNOWN_METHODS else "other"
         self.metrics.requests.labels(route, method, str(response.status_code)).inc()
         self.metrics.latency.labels(route).observe(elapsed)
-        if not (route in _QUIET and response.status_code < 400):
+        if route not in _PROBES and not (route in _QUIET and response.status_code < 400):
             log_request(
                 {
                     "request_id": request_id,

@@ -7,7 +7,12 @@ Names are loaded on first use (PEP 562), so a process that only decodes (the ser
 from __future__ import annotations
 
 import importlib
+import os
 from typing import Any
+
+# ONNX Runtime's usage telemetry stays off: a self-hosted service does not report home, and with a
+# read-only root filesystem its device-id file cannot be written (a warning at every start otherwise).
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 #: Public name → the module of this package that defines it.
 _EXPORTS = {
