@@ -619,3 +619,19 @@ def test_root_filesystem_is_read_only(service):
     (container,) = service["spec"]["template"]["spec"]["containers"]
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     assert container["securityContext"]["runAsNonRoot"] is True
+
+
+STRICT_CONTEXT = {
+    "allowPrivilegeEscalation": False,
+    "runAsNonRoot": True,
+    "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": {"type": "RuntimeDefault"},
+    "readOnlyRootFilesystem": True,
+}
+
+
+@pytest.mark.parametrize("manifest", ["service.yaml", "dead-letters.yaml"])
+def test_every_container_runs_with_the_strict_security_context(manifest):
+    for document in documents(KNATIVE / manifest):
+        for container in document["spec"]["template"]["spec"]["containers"]:
+            assert container["securityContext"] == STRICT_CONTEXT, (manifest, container.get("image"))
