@@ -44,11 +44,13 @@ from benchmarks.evaluate import (  # noqa: E402
     machine_info,
     markdown_table,
     ms,
+    page_space_row,
     pct,
     print_failures,
     run_ours,
     score_runs,
     select_cases,
+    space_rows,
     summarize,
     timed,
     to_jsonable,
@@ -173,6 +175,17 @@ def comparison_rows(
                 _pp(a.cer_no_ws, b.cer_no_ws),
             )
         )
+    if ours.spaces is not None and theirs.spaces is not None:
+        x, y = ours.spaces, theirs.spaces
+        differences = (
+            _pp(x.cer, y.cer),
+            _pp(x.cjk_kept_share, y.cjk_kept_share),
+            f"{x.chinese_only_spaces - y.chinese_only_spaces:+d}",
+        )
+        for (label, mine), (_, other), difference in zip(
+            space_rows(x), space_rows(y), differences, strict=True
+        ):
+            rows.append((label, mine, other, difference))
     if ours.pages is not None and theirs.pages is not None:
         p, q = ours.pages, theirs.pages
         rows.append(
@@ -191,6 +204,8 @@ def comparison_rows(
                 _pp(p.char_f1, q.char_f1),
             )
         )
+        (label, mine), (_, other) = page_space_row(p), page_space_row(q)
+        rows.append((label, mine, other, _pp(p.spaced_kept_share, q.spaced_kept_share)))
     for label, stats in (("line", lines), ("page", pages)):
         if stats is None:
             continue

@@ -40,11 +40,13 @@ from benchmarks.scoring import (  # noqa: E402
     LineScore,
     PageMetrics,
     PageScore,
+    SpaceMetrics,
     line_metrics,
     load_cases,
     page_metrics,
     score_line,
     score_page,
+    space_metrics,
 )
 from function.ocr import (  # noqa: E402
     ClassifierSpec,
@@ -292,6 +294,7 @@ class Summary:
     pages: PageMetrics | None
     line_median_ms: float | None
     page_median_ms: float | None
+    spaces: SpaceMetrics | None = None
 
 
 def summarize(
@@ -306,6 +309,7 @@ def summarize(
         pages=page_metrics(page_scores) if page_scores else None,
         line_median_ms=statistics.median(line_seconds) * 1000.0 if line_seconds else None,
         page_median_ms=statistics.median(page_seconds) * 1000.0 if page_seconds else None,
+        spaces=space_metrics(line_scores) if line_scores else None,
     )
 
 
@@ -331,6 +335,8 @@ def summary_rows(summary: Summary) -> list[tuple[str, str]]:
                 rows.append((f"Line CER, {lang} ({group.count})", pct(group.cer)))
         rows.append(("Line exact match", pct(overall.exact_match, 1)))
         rows.append(("Line CER, whitespace removed", pct(overall.cer_no_ws)))
+    if summary.spaces is not None:
+        rows += space_rows(summary.spaces)
     if summary.pages is not None:
         p = summary.pages
         rows.append(
@@ -342,11 +348,35 @@ def summary_rows(summary: Summary) -> list[tuple[str, str]]:
         rows.append((f"Page char F1 ({p.full_pages} full pages, pooled)", pct(p.char_f1, 1)))
         rows.append(("Page line recall, mean per page", pct(p.line_recall_page_mean, 1)))
         rows.append(("Page char F1, mean per full page", pct(p.char_f1_page_mean, 1)))
+        rows.append(page_space_row(p))
     if summary.line_median_ms is not None:
         rows.append(("Median latency per line", ms(summary.line_median_ms)))
     if summary.page_median_ms is not None:
         rows.append(("Median latency per page", ms(summary.page_median_ms)))
     return rows
+
+
+def space_rows(spaces: SpaceMetrics) -> list[tuple[str, str]]:
+    """The space-sensitive line rows: space-kept CER, CJK-adjacent spaces, spaces in Chinese-only lines."""
+    return [
+        (f"Line CER, spaces kept ({spaces.lines} lines with spaces)", pct(spaces.cer)),
+        (
+            f"CJK-adjacent spaces kept (of {spaces.cjk_spaces} in the truth; output has)",
+            f"{spaces.cjk_spaces_kept} ({pct(spaces.cjk_kept_share, 0)}); {spaces.cjk_spaces_output}",
+        ),
+        (
+            f"Spaces in Chinese-only lines ({spaces.chinese_only_lines} lines)",
+            str(spaces.chinese_only_spaces),
+        ),
+    ]
+
+
+def page_space_row(pages: PageMetrics) -> tuple[str, str]:
+    """The page row: found expected lines with a space that are found with their spaces."""
+    return (
+        f"Page lines with spaces found with them ({pages.spaced_found} found)",
+        f"{pages.spaced_kept} ({pct(pages.spaced_kept_share, 1)})",
+    )
 
 
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

@@ -18,9 +18,11 @@ from benchmarks.scoring import (  # noqa: E402
     line_metrics,
     load_cases,
     normalize,
+    normalize_spaced,
     page_metrics,
     score_line,
     score_page,
+    space_metrics,
 )
 
 
@@ -189,3 +191,41 @@ def test_load_cases_rejects_missing_truth(tmp_path: Path) -> None:
     (tmp_path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     with pytest.raises(ValueError):
         load_cases(tmp_path)
+
+
+# ---- space-sensitive figures -----------------------------------------------------------------------------
+def test_spaced_normalisation_keeps_one_space_per_run() -> None:
+    assert normalize_spaced("  日期\u3000 2024-08-15\t12:36 ") == "日期 2024-08-15 12:36"
+
+
+def test_fused_date_and_time_cost_spaces_that_the_readme_scoring_hides() -> None:
+    fused = score_line("a", "zh", "日期 2024-08-15 12:36", "日期2024-08-1512:36")
+    assert fused.distance == 0 and fused.distance_nows == 0  # whitespace removed: invisible
+    assert fused.spaced_distance == 2 and fused.cjk_spaces == 1 and fused.cjk_spaces_kept == 0
+    kept = score_line("b", "zh", "日期 2024-08-15 12:36", "日期 2024-08-15 12:36")
+    assert kept.spaced_distance == 0 and kept.cjk_spaces_kept == 1 and kept.cjk_spaces_output == 1
+    # A space in the wrong place is not the truth's space kept.
+    moved = score_line("c", "mixed", "序号 SERIAL", "序号S ERIAL")
+    assert moved.cjk_spaces == 1 and moved.cjk_spaces_kept == 0 and moved.cjk_spaces_output == 0
+
+
+def test_space_metrics_pool_lines_with_spaces_and_count_chinese_only_lines() -> None:
+    scores = [
+        score_line("a", "zh", "日期 2024", "日期2024"),  # 1 error in 7 characters
+        score_line("b", "en", "Total 12", "Total 12"),  # 0 in 8
+        score_line("c", "zh", "注意事项", "注意 事项"),  # Chinese only: a space it should not have
+        score_line("d", "zh", "合计12元", "合计12元"),  # neither
+    ]
+    m = space_metrics(scores)
+    assert m.lines == 2 and m.cer == pytest.approx(1 / 15)
+    assert (m.cjk_spaces, m.cjk_spaces_kept, m.cjk_kept_share) == (1, 0, 0.0)
+    assert (m.chinese_only_lines, m.chinese_only_spaces) == (1, 1)
+
+
+def test_page_lines_with_spaces_are_kept_only_when_found_with_them() -> None:
+    page = score_page(
+        "p", "mixed", ["日期 2024-08-15", "合计 12元", "收银"], ["日期2024-08-15", "合计 12元"], True
+    )
+    assert page.found == 2 and page.spaced_found == 2 and page.spaced_kept == 1
+    metrics = page_metrics([page])
+    assert (metrics.spaced_found, metrics.spaced_kept, metrics.spaced_kept_share) == (2, 1, 0.5)
