@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import unicodedata
 import xml.etree.ElementTree as ET
 
 from conftest import DATA, ROOT
+from PIL import Image
 from test_document import image_pdf, receipt, turned
 
 
@@ -33,6 +35,20 @@ def test_images_and_documents_print_their_lines(tmp_path, expected):
     assert f"== {pdf}" in out and "-- page 1 (ocr)" in out and "-- page 2 (ocr, turned 90°)" in out
     second = out[out.index("-- page 2 (ocr, turned 90°)") + 1 :]
     assert [squash(x) for x in second] == want
+
+
+def test_spaces_on_the_page_are_in_the_printed_text(tmp_path, expected):
+    pdf = tmp_path / "receipt.pdf"
+    page = Image.open(DATA / "images" / "spacing_page.png").convert("RGB")
+    pdf.write_bytes(image_pdf([page]))
+    proc = cli(str(DATA / "images" / "spacing_date.png"), str(pdf))
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout.splitlines()
+    assert "日期 2024-08-15 12:36" in out[: out.index(f"== {pdf}")]
+    printed = [unicodedata.normalize("NFKC", x) for x in out[out.index("-- page 1 (ocr)") + 1 :]]
+    # The lines whose spaces sit beside Chinese or between digit runs (what restoration puts back).
+    for line in ("日期 2024-08-15 12:36", "单号 20240815-0032 收银员 03", "实收 ¥128.50 找零 ¥21.50"):
+        assert line in expected["spacing_page.png"]["lines"] and line in printed
 
 
 def test_json_and_hocr_output(tmp_path):

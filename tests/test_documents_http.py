@@ -6,6 +6,7 @@ import base64
 import io
 import json
 import re
+import unicodedata
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -13,6 +14,7 @@ import requests
 from cloudevents.conversion import to_binary
 from cloudevents.http import CloudEvent
 from conftest import image_bytes
+from PIL import Image
 from server import running
 from test_document import image_pdf, receipt, text_pdf, tiff, turned
 
@@ -196,6 +198,19 @@ def test_hocr_has_pages_lines_and_words_with_boxes(server):
     assert all(props(line)["textangle"] == ["270"] for line in turned_lines)
     tops = [box_of(w)[1] for w in turned_lines[0]]
     assert tops == sorted(tops) and len(tops) > 1
+
+
+def test_an_ocred_pdf_page_keeps_its_spaces_in_json_and_hocr_words(server, expected):
+    srv, _ = server
+    page = Image.open(io.BytesIO(image_bytes("spacing_page.png"))).convert("RGB")
+    pdf = image_pdf([page])
+    (json_page,) = post(srv, pdf, "application/pdf").json()["pages"]
+    texts = [unicodedata.normalize("NFKC", d["text"]) for d in json_page["data"]]
+    assert texts == expected["spacing_page.png"]["lines"]
+    (hocr_page,) = hocr_pages(post(srv, pdf, "application/pdf", "?format=hocr"))
+    words = [[w.text for w in e] for e in hocr_page.iter() if e.get("class") == "ocr_line"]
+    assert ["日", "期", "2024-08-15", "12:36"] in words
+    assert ["Thank", "you!", "欢", "迎", "再", "次", "光", "临"] in words
 
 
 def test_hocr_of_a_text_layer_page_and_of_a_single_image(server):

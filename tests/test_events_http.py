@@ -77,6 +77,8 @@ def test_triggermesh_s3_event_writes_result_and_replies(cloud, moto, bucket, mod
     result = result_of(moto, bucket, KEY)
     assert result["code"] == 0
     assert squash(result["data"][0]["text"]) == RECEIPT_FIRST_LINE
+    texts = [item["text"] for item in result["data"]]
+    assert "日期 2024-08-15 12:36" in texts and "Thank you! 欢迎再次光临" in texts  # spaces kept
     assert summary["lines"] == len(result["data"])
     assert result["source"]["key"] == KEY and result["source"]["version"] == etag
     assert result["source"]["url"] == f"s3://{bucket}/{KEY}"

@@ -65,7 +65,11 @@ class OcrResult:
 
 
 class OcrEngine:
-    """Owns the ONNX sessions of one model set. Create one per process, after any fork; thread-safe."""
+    """Owns the ONNX sessions of one model set. Create one per process, after any fork; thread-safe.
+
+    ``restore_spaces=False`` keeps the recognizer's text as the model emits it (no spaces put back from
+    the line's geometry); the benchmarks use it to measure what restoring them does.
+    """
 
     def __init__(
         self,
@@ -76,6 +80,7 @@ class OcrEngine:
         detector_params: DetectorParams | None = None,
         batch_policy: BatchPolicy | None = None,
         decoder: Decoder | None = None,
+        restore_spaces: bool = True,
     ) -> None:
         self.models = models
         self.max_pixels = max_pixels
@@ -92,6 +97,7 @@ class OcrEngine:
             mean=rec.mean,
             std=rec.std,
             policy=batch_policy,
+            restore_spaces=restore_spaces,
         )
         self.classifier = (
             None

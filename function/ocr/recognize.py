@@ -12,6 +12,7 @@ import onnxruntime as ort
 
 from .errors import ModelError
 from .normalize import Normalizer
+from .spacing import column_ink, spaces_after
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,8 @@ class RecognizedText:
 
     ``spans`` is the CTC alignment: for each character of ``text``, the start and end of the frames that
     emitted it, as fractions of the crop's width (0 = left edge, 1 = right edge). ``scores`` holds each
-    character's probability.
+    character's probability. A space restored from the line's geometry (:mod:`.spacing`) spans the stretch
+    between its neighbours and scores as the weaker of them.
     """
 
     text: str
@@ -46,7 +48,11 @@ class BatchPolicy:
 
 
 class Recognizer:
-    """A CTC recognizer around one ONNX session; safe to call from several threads at once."""
+    """A CTC recognizer around one ONNX session; safe to call from several threads at once.
+
+    With ``restore_spaces`` (the default) the spaces a line shows but the model did not emit are put back
+    from the line's geometry (:mod:`.spacing`).
+    """
 
     def __init__(
         self,
@@ -57,8 +63,10 @@ class Recognizer:
         mean: Sequence[float] = (0.5, 0.5, 0.5),
         std: Sequence[float] = (0.5, 0.5, 0.5),
         policy: BatchPolicy | None = None,
+        restore_spaces: bool = True,
     ) -> None:
         self._session = session
+        self._restore_spaces = restore_spaces
         self._input = session.get_inputs()[0].name
         self._charset = list(charset)
         self._height = height
@@ -81,6 +89,11 @@ class Recognizer:
         h, w = crop.shape[:2]
         width = math.ceil(self._height * w / max(h, 1))
         return max(1, min(width, self._policy.max_width))
+
+    def resize(self, crop: np.ndarray, width: int | None = None) -> np.ndarray:
+        """Resize *crop* to the model height and *width* (default :meth:`target_width`), as it is read."""
+        interp = cv2.INTER_AREA if crop.shape[0] > self._height else cv2.INTER_LINEAR
+        return cv2.resize(crop, (width or self.target_width(crop), self._height), interpolation=interp)
 
     def batches(self, widths: Sequence[int]) -> list[list[int]]:
         """Group crop indices into batches of similar width (see :class:`BatchPolicy`)."""
@@ -112,28 +125,40 @@ class Recognizer:
         results: list[RecognizedText] = [RecognizedText("", 0.0)] * len(crops)
         widths = [self.target_width(c) for c in crops]
         for group in self.batches(widths):
-            batch = self._prepare([crops[i] for i in group], [widths[i] for i in group])
+            batch, inks = self._prepare([crops[i] for i in group], [widths[i] for i in group])
             probs = self._session.run(None, {self._input: batch}, run_options)[0]
             content = [widths[i] / batch.shape[3] for i in group]
-            for i, decoded in zip(group, self.decode(probs, content), strict=True):
+            decoded_rows = self.decode(probs, content, inks if self._restore_spaces else None)
+            for i, decoded in zip(group, decoded_rows, strict=True):
                 results[i] = decoded
         return results
 
-    def _prepare(self, crops: Sequence[np.ndarray], widths: Sequence[int]) -> np.ndarray:
+    def _prepare(
+        self, crops: Sequence[np.ndarray], widths: Sequence[int]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Build the normalized, padded input batch and each crop's ink per column at the model height."""
         pad_to = max(max(widths), self._policy.min_width)
         pad_to = -(-pad_to // 8) * 8
         batch = np.zeros((len(crops), 3, self._height, pad_to), dtype=np.float32)
+        inks = []
         for slot, (crop, width) in enumerate(zip(crops, widths, strict=True)):
-            interp = cv2.INTER_AREA if crop.shape[0] > self._height else cv2.INTER_LINEAR
-            resized = cv2.resize(crop, (width, self._height), interpolation=interp)
+            resized = self.resize(crop, width)
             self._normalize.into(resized, batch[slot, :, :, :width])
-        return batch
+            inks.append(column_ink(resized))
+        return batch, inks
 
-    def decode(self, probs: np.ndarray, content: Sequence[float] | None = None) -> list[RecognizedText]:
+    def decode(
+        self,
+        probs: np.ndarray,
+        content: Sequence[float] | None = None,
+        inks: Sequence[np.ndarray] | None = None,
+    ) -> list[RecognizedText]:
         """Greedy CTC decode of an ``N×T×C`` probability tensor.
 
         *content* is, per row, the share of the (padded) input width the crop's pixels fill; it scales
-        the character spans to the crop (1.0 for each row when not given).
+        the character spans to the crop (1.0 for each row when not given). With *inks* (per row, the
+        crop's :func:`.spacing.column_ink` at the model height), spaces the page shows but the model did
+        not emit are put back (:func:`.spacing.spaces_after`).
         """
         best = probs.argmax(axis=2)
         score = np.take_along_axis(probs, best[..., None], axis=2)[..., 0]
@@ -161,7 +186,32 @@ class Recognizer:
                 (min(1.0, float(a) * scale), min(1.0, float(b) * scale))
                 for a, b in zip(starts[first : last + 1], ends[first : last + 1], strict=True)
             )
-            text = "".join(chars[first : last + 1])
+            kept = chars[first : last + 1]
             scores_kept = tuple(float(v) for v in char_scores[first : last + 1])
-            out.append(RecognizedText(text, conf, spans, scores_kept))
+            if inks is not None:
+                kept, spans, scores_kept = _with_spaces(kept, spans, scores_kept, inks[row])
+            out.append(RecognizedText("".join(kept), conf, spans, scores_kept))
         return out
+
+
+def _with_spaces(
+    chars: list[str], spans: tuple[tuple[float, float], ...], scores: tuple[float, ...], ink: np.ndarray
+) -> tuple[list[str], tuple[tuple[float, float], ...], tuple[float, ...]]:
+    """Insert the spaces :func:`.spacing.spaces_after` finds, each spanning the gap between its neighbours."""
+    width = len(ink)
+    centers = [(a + b) / 2 * width for a, b in spans]
+    after = set(spaces_after(chars, centers, ink))
+    if not after:
+        return chars, spans, scores
+    out_chars: list[str] = []
+    out_spans: list[tuple[float, float]] = []
+    out_scores: list[float] = []
+    for k, char in enumerate(chars):
+        out_chars.append(char)
+        out_spans.append(spans[k])
+        out_scores.append(scores[k])
+        if k in after:
+            out_chars.append(" ")
+            out_spans.append((spans[k][1], spans[k + 1][0]))
+            out_scores.append(min(scores[k], scores[k + 1]))
+    return out_chars, tuple(out_spans), tuple(out_scores)

@@ -35,7 +35,7 @@ import json
 import sys
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -658,6 +658,97 @@ def case_small_line() -> Case:
     )
 
 
+@dataclass(frozen=True)
+class SpacedLine:
+    """A line for the space-restoration tests: its text, face, size and letter-spacing (em)."""
+
+    name: str
+    text: str
+    font: str
+    size: int
+    note: str
+    tracking: float = 0.0
+
+
+SPACED_LINES = (
+    SpacedLine("spacing_date.png", "日期 2024-08-15 12:36", "noto_sans", 28, "receipt date and time"),
+    SpacedLine("spacing_amounts.png", "实收 ¥128.50 找零 ¥21.50", "wqy_microhei", 30, "amounts after labels"),
+    SpacedLine(
+        "spacing_waybill.png", "运单号 SF1428576392 重量 2.5 kg", "wqy_zenhei", 28, "tracking number, unit"
+    ),
+    SpacedLine("spacing_phone.png", "联系电话 138 0013 8000", "noto_serif", 30, "phone number in groups"),
+    SpacedLine("spacing_serial.png", "序号 SERIAL NO. 0032", "uming", 30, "bilingual form label"),
+    SpacedLine("spacing_thanks.png", "Thank you! 欢迎再次光临", "noto_sans_bold", 28, "English then Chinese"),
+    SpacedLine(
+        "spacing_sampled.png", "采样时间 10-08-06 11:23", "wqy_microhei", 26, "date and time after a label"
+    ),
+    SpacedLine(
+        "spacing_solid_code.png", "订单编号A20240815", "wqy_microhei", 30, "code set solid after a label"
+    ),
+    SpacedLine(
+        "spacing_zh_solid.png", "收货地址上海市浦东新区世纪大道", "noto_serif", 30, "Chinese set solid"
+    ),
+    SpacedLine("spacing_zh_tracked.png", "注意事项", "noto_sans", 32, "Chinese letter-spaced 0.5 em", 0.5),
+    SpacedLine(
+        "spacing_zh_tracked_serif.png", "发票专用章", "uming", 30, "Chinese letter-spaced 0.3 em", 0.3
+    ),
+)
+
+
+def spaced_line_case(line: SpacedLine) -> Case:
+    """One space-restoration line: drawn a character at a time when letter-spaced, else as one run."""
+    if not line.tracking:
+        image = render_line(Span(line.text, line.font, line.size), 18, 8, PAPER)
+    else:
+        f = font(line.font, line.size)
+        advances = [f.getlength(c) + line.tracking * line.size for c in line.text]
+        width = round(sum(advances) - line.tracking * line.size) + 36
+        image = Image.new("RGB", (width, round(line.size * 1.6) + 16), PAPER)
+        draw = ImageDraw.Draw(image)
+        x, baseline = 18.0, round(8 + line.size * 0.8 + 0.36 * line.size)
+        for char, advance in zip(line.text, advances, strict=True):
+            draw.text((x, baseline), char, font=f, fill=INK, anchor="ls")
+            x += advance
+    lang = "zh" if all(ord(c) > 0x2E80 for c in line.text) else "mixed"
+    return Case(
+        line.name,
+        image,
+        "line",
+        [line.text],
+        lang,
+        f"Space restoration: {line.note}, {line.size}px {FONTS[line.font].face}. Spaces must match exactly "
+        "(a Chinese-only line must not gain any).",
+        [line.font],
+        space_sensitive=True,
+        extra={"spacing": True},
+    )
+
+
+def case_spacing_page() -> Case:
+    """A receipt page whose lines carry the spaces between Chinese and digit or Latin runs."""
+    texts = (
+        "收银小票",
+        "日期 2024-08-15 12:36",
+        "单号 20240815-0032 收银员 03",
+        "实收 ¥128.50 找零 ¥21.50",
+        "Thank you! 欢迎再次光临",
+    )
+    rows = [row(Span(t, "noto_sans", 28)) for t in texts]
+    img = render_page(rows, 560, 40, RECEIPT_PAPER)
+    return Case(
+        "spacing_page.png",
+        img,
+        "page",
+        list(texts),
+        "mixed",
+        "Receipt page, 28px Noto Sans CJK SC: each line keeps its spaces through detection, recognition, "
+        "words and hOCR.",
+        ["noto_sans"],
+        space_sensitive=True,
+        extra={"spacing": True},
+    )
+
+
 CASES = [
     case_line_en,
     case_line_en_rgba,
@@ -673,6 +764,8 @@ CASES = [
     case_sign_photo,
     case_screenshot,
     case_small_line,
+    *[partial(spaced_line_case, line) for line in SPACED_LINES],
+    case_spacing_page,
 ]
 
 
