@@ -208,6 +208,25 @@ def test_bad_json_requests_are_400(server, body, error):
     assert_error(response, 400, error)
 
 
+@pytest.mark.parametrize("content_type", ["image/png", "application/json", None])
+def test_a_mistyped_query_parameter_is_refused_not_ignored(server, content_type):
+    """``min_confidense`` must not silently fall back to the default: 400 unknown_field, as in JSON."""
+    body = image_bytes(LINE)
+    if content_type == "application/json":
+        body = json.dumps({"image_base64": base64.b64encode(body).decode()}).encode()
+    kwargs = {"files": {"image": ("line.png", body)}} if content_type is None else {"data": body}
+    headers = {"Content-Type": content_type} if content_type else {}
+    response = requests.post(
+        server.url + "/api/ocr?min_confidense=0.9", headers=headers, timeout=30, **kwargs
+    )
+    assert_error(response, 400, "unknown_field")
+    assert "min_confidense" in response.json()["message"]
+    fine = requests.post(
+        server.url + "/api/ocr?min_confidence=0.9&format=text", headers=headers, timeout=30, **kwargs
+    )
+    assert fine.status_code == 200 and fine.text.startswith("Invoice")
+
+
 def test_truncated_image_is_400(server):
     response = requests.post(
         server.url + "/api/ocr",

@@ -64,6 +64,14 @@ def parse_ocr_request(request: Request, settings: Settings, body: bytes, payload
     *payload* is the parsed JSON of an ``application/json`` body (the caller parses it first to tell a
     MinIO notification from an OCR request).
     """
+    unknown = sorted(set(request.args) - set(OPTION_FIELDS))
+    if unknown:
+        raise ServiceError(
+            400,
+            "unknown_field",
+            f"Unknown query parameter(s) {', '.join(map(repr, unknown))}; "
+            f"accepted: {', '.join(OPTION_FIELDS)}.",
+        )
     mimetype = request.mimetype
     if mimetype == "application/json":
         if payload is None:
@@ -163,7 +171,7 @@ def from_json_body(payload: Any, query: Mapping[str, str]) -> OcrRequest:
     encoded = payload["image_base64"]
     if not isinstance(encoded, str):
         raise ServiceError(400, "invalid_field", "image_base64 must be a string.")
-    merged: dict[str, Any] = {k: v for k, v in query.items() if k in OPTION_FIELDS}
+    merged: dict[str, Any] = dict(query.items())
     merged.update({k: payload[k] for k in OPTION_FIELDS if k in payload})
     return OcrRequest(decode_base64(encoded), *_options(merged, "field"))
 
