@@ -140,6 +140,11 @@ def test_page_cap_refuses_the_whole_document():
     # A TIFF is counted only up to the cap (Pillow's own count reads every frame, quadratically).
     with pytest.raises(TooManyPagesError, match="more than 2 pages; the limit is 2"):
         load_pages(tiff([receipt()] * 3), DocumentLimits(max_pages=2))
+    # Counted as people write it: "more than 1 page", "the limit is 1 page".
+    with pytest.raises(TooManyPagesError, match=r"has 2 pages; the limit is 1 page\."):
+        load_pages(image_pdf([receipt()] * 2), DocumentLimits(max_pages=1))
+    with pytest.raises(TooManyPagesError, match=r"more than 1 page; the limit is 1 page\."):
+        load_pages(tiff([receipt()] * 2), DocumentLimits(max_pages=1))
 
 
 def test_pixel_caps_are_checked_before_rendering():

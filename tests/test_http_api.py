@@ -247,6 +247,8 @@ def test_unsupported_content_type_is_415(server, content_type):
     headers = {"Content-Type": content_type} if content_type else {}
     response = requests.post(server.url + "/api/ocr", data=b"hello", headers=headers, timeout=30)
     assert_error(response, 415, "unsupported_media_type")
+    message = response.json()["message"]
+    assert "none" not in message and (content_type or "without a Content-Type") in message
 
 
 def test_empty_image_is_422(server):

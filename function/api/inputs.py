@@ -81,11 +81,11 @@ def parse_ocr_request(request: Request, settings: Settings, body: bytes, payload
         return OcrRequest(body, *_options(request.args, "query parameter"), body_bytes=len(body))
     if mimetype == "multipart/form-data":
         return _from_multipart(request, body, settings)
-    shown = mimetype or "none"
+    shown = f"Content-Type {mimetype} is" if mimetype else "A body without a Content-Type is"
     raise ServiceError(
         415,
         "unsupported_media_type",
-        f"Content-Type {shown} is not accepted: send application/json with image_base64, a raw image or PDF "
+        f"{shown} not accepted: send application/json with image_base64, a raw image or PDF "
         "(image/*, application/pdf or application/octet-stream), or multipart/form-data with the file in "
         "field 'image'.",
     )

@@ -108,7 +108,7 @@ class PageSelection:
         """Return the 0-based indices of the selected pages of a *count*-page document, in order."""
         for start, _ in self.ranges:
             if start > count:
-                pages = "1 page" if count == 1 else f"{count} pages"
+                pages = _pages(count)
                 raise PageRangeError(f"Page {start} was asked for, but the document has {pages}.")
         chosen: set[int] = set()
         for start, end in self.ranges:
@@ -187,13 +187,18 @@ def _select(count: int, limits: DocumentLimits, pages: PageSelection | None, exa
         raise EmptyImageError("The document has no pages.")
     if not exact:
         raise TooManyPagesError(
-            f"The document has more than {count - 1} pages; the limit is {limits.max_pages}."
+            f"The document has more than {_pages(count - 1)}; the limit is {_pages(limits.max_pages)}."
         )
     chosen = list(range(count)) if pages is None else pages.pick(count)
     if len(chosen) > limits.max_pages:
         which = "The document has" if pages is None else f"The selection {pages} names"
-        raise TooManyPagesError(f"{which} {len(chosen)} pages; the limit is {limits.max_pages}.")
+        raise TooManyPagesError(f"{which} {_pages(len(chosen))}; the limit is {_pages(limits.max_pages)}.")
     return chosen
+
+
+def _pages(count: int) -> str:
+    """``1 page``, ``2 pages``."""
+    return "1 page" if count == 1 else f"{count} pages"
 
 
 def _check_sizes(sizes: list[tuple[int, tuple[int, int]]], limits: DocumentLimits) -> None:
