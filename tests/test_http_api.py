@@ -227,6 +227,15 @@ def test_a_mistyped_query_parameter_is_refused_not_ignored(server, content_type)
     assert fine.status_code == 200 and fine.text.startswith("Invoice")
 
 
+@pytest.mark.parametrize("path", ["/favicon.ico", "/robots.txt"])
+def test_paths_functions_framework_would_answer_itself_get_ocrfns_404(server, path):
+    response = requests.get(server.url + path, timeout=30)
+    assert_error(response, 404, "not_found")
+    assert response.headers["X-Request-Id"] == response.json()["request_id"]
+    logged = [json.loads(line) for line in server.stdout().splitlines() if line.startswith("{")]
+    assert any(r.get("request_id") == response.json()["request_id"] and r["status"] == 404 for r in logged)
+
+
 def test_truncated_image_is_400(server):
     response = requests.post(
         server.url + "/api/ocr",

@@ -62,6 +62,10 @@ def main(argv: list[str] | None = None) -> int:
     from gunicorn.app.base import BaseApplication
 
     app = functions_framework.create_app("ocr", str(SOURCE), "http")
+    # functions-framework answers /favicon.ico and /robots.txt itself with an HTML 404, unlogged and
+    # without a request id; route them to the function like every other path.
+    run = app.view_functions["run"]
+    app.view_functions["error"] = lambda **_: run("")
     options = gunicorn_options(settings, args.host, args.port)
 
     class Server(BaseApplication):
