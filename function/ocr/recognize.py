@@ -128,23 +128,24 @@ class Recognizer:
             batch, inks = self._prepare([crops[i] for i in group], [widths[i] for i in group])
             probs = self._session.run(None, {self._input: batch}, run_options)[0]
             content = [widths[i] / batch.shape[3] for i in group]
-            decoded_rows = self.decode(probs, content, inks if self._restore_spaces else None)
+            decoded_rows = self.decode(probs, content, inks)
             for i, decoded in zip(group, decoded_rows, strict=True):
                 results[i] = decoded
         return results
 
     def _prepare(
         self, crops: Sequence[np.ndarray], widths: Sequence[int]
-    ) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Build the normalized, padded input batch and each crop's ink per column at the model height."""
+    ) -> tuple[np.ndarray, list[np.ndarray] | None]:
+        """Build the normalized, padded input batch, and each crop's ink per column if spaces are restored."""
         pad_to = max(max(widths), self._policy.min_width)
         pad_to = -(-pad_to // 8) * 8
         batch = np.zeros((len(crops), 3, self._height, pad_to), dtype=np.float32)
-        inks = []
+        inks: list[np.ndarray] | None = [] if self._restore_spaces else None
         for slot, (crop, width) in enumerate(zip(crops, widths, strict=True)):
             resized = self.resize(crop, width)
             self._normalize.into(resized, batch[slot, :, :, :width])
-            inks.append(column_ink(resized))
+            if inks is not None:
+                inks.append(column_ink(resized))
         return batch, inks
 
     def decode(

@@ -191,7 +191,7 @@ class _EmptyRuns:
     def longest(self, lo: int, hi: int) -> int:
         """Length of the longest ink-free run inside columns *lo* to *hi* (inclusive)."""
         best = 0
-        k = max(bisect.bisect_right(self._ends, lo), 0)
+        k = bisect.bisect_right(self._ends, lo)
         while k < len(self._starts) and self._starts[k] <= hi:
             best = max(best, min(self._ends[k], hi + 1) - max(self._starts[k], lo))
             k += 1
