@@ -3,7 +3,8 @@
 Both adapters use them: the HTTP API answers them as JSON error bodies, and event deliveries answer them
 with the same status, which is what tells a broker whether to retry (5xx, 404, 408, 409, 429) or to send
 the event to its dead-letter sink (other 4xx). ``message`` is written for the caller and says only what
-they can act on; ``detail`` is for the server log (store endpoints, exception text), never answered.
+they can act on; ``detail`` is for the server log (store endpoints, exception text), never answered, and
+so is ``exception``, the type of the failure behind a 5xx (``GenericError`` from a store client, say).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class ServiceError(Exception):
         message: str,
         headers: Mapping[str, str] | None = None,
         detail: str | None = None,
+        exception: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -39,6 +41,7 @@ class ServiceError(Exception):
         self.message = message
         self.headers = dict(headers or {})
         self.detail = detail
+        self.exception = exception
 
 
 #: Library errors that are the client's: status per error type (most specific first).

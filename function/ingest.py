@@ -156,10 +156,6 @@ class Ingest:
         same_bucket = self.settings.result_bucket in (None, ref.bucket)
         return same_bucket and ref.key.startswith(self.settings.result_prefix)
 
-    def process_all(self, refs: list[ObjectRef], request_id: str = "") -> list[Outcome]:
-        """Process each announced object version once, in order."""
-        return [self.process(ref, request_id) for ref in unique(refs)]
-
     def process(self, ref: ObjectRef, request_id: str = "") -> Outcome:
         """OCR one object and write its result; raises :class:`ServiceError` with the delivery status."""
         self._check(ref.scheme, ref.bucket, ref.key)
@@ -307,7 +303,15 @@ def _delivery_error(exc: StorageError, action: str) -> ServiceError:
         return ServiceError(422, "object_too_large", str(exc), detail=exc.detail)
     if isinstance(exc, StoreFaultError):
         message = "The server failed to process this event; quote the request id when reporting it."
-        return ServiceError(500, "internal_error", message, detail=exc.detail)
+        return ServiceError(500, "internal_error", message, detail=exc.detail, exception=exc.exception)
     if isinstance(exc, StorageUnavailableError):
-        return ServiceError(503, "storage_unavailable", f"{exc}; retry later", detail=exc.detail)
-    return ServiceError(503, "storage_unavailable", f"{where}the store failed; retry later", detail=str(exc))
+        return ServiceError(
+            503, "storage_unavailable", f"{exc}; retry later", detail=exc.detail, exception=exc.exception
+        )
+    return ServiceError(
+        503,
+        "storage_unavailable",
+        f"{where}the store failed; retry later",
+        detail=str(exc),
+        exception=exc.exception or type(exc).__name__,
+    )

@@ -9,7 +9,6 @@ Readiness stays false until the sessions exist and a warm-up inference has run.
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 import time
@@ -20,9 +19,8 @@ import numpy as np
 
 from .ocr import DetectorParams, OcrEngine, OcrOptions, load_model_set
 from .ocr.sandbox import SandboxDecoder
+from .request_log import log_event
 from .settings import Settings
-
-log = logging.getLogger("ocrfn")
 
 
 def process_start_time() -> float:
@@ -141,7 +139,19 @@ class Lifecycle:
             warm_up(engine)
         except Exception as exc:
             self._error = f"{type(exc).__name__}: {exc}"
-            log.error("model loading failed: %s", self._error)
+            log_event(
+                {
+                    "event": "load_failed",
+                    "error": "model_failed",
+                    "exception": type(exc).__name__,
+                    "message": f"model loading failed: {self._error}",
+                    "model_set": self.settings.model_set,
+                    "model_dir": str(self.settings.model_dir),
+                    "service": self.settings.service,
+                    "revision": self.settings.revision,
+                },
+                "ERROR",
+            )
             return
         self.load_seconds = STARTUP["loaded"] - STARTUP["load_start"]
         STARTUP["ready"] = time.time()

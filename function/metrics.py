@@ -82,7 +82,12 @@ class Metrics:
             registry=r,
         )
         self.events = Counter(
-            "ocrfn_events", "Storage events handled, by outcome per object", ("outcome",), registry=r
+            "ocrfn_events",
+            "Events handled, by source adapter, type and outcome: per object (completed, duplicate, "
+            "skipped), per event (ignored), or the error that ended the event (invalid_event, "
+            "object_missing, storage_unavailable, ...)",
+            ("source", "type", "outcome"),
+            registry=r,
         )
         self.store_clients = Gauge(
             "ocrfn_store_clients", "Object store clients held for reuse (cloud mode; bounded)", registry=r

@@ -1,4 +1,4 @@
-"""One JSON line per request on stdout, for the cluster's log collector."""
+"""JSON lines on stdout, for the cluster's log collector: one per request, plus the process's own events."""
 
 from __future__ import annotations
 
@@ -23,11 +23,19 @@ def severity(status: int) -> str:
 
 
 def log_request(fields: dict[str, Any], stream: TextIO | None = None) -> None:
-    """Write *fields* (plus a UTC timestamp and severity) as one JSON line; ``None`` values are left out."""
+    """Write one request's *fields* as a JSON line, with the severity its ``status`` calls for."""
+    log_event(fields, severity(int(fields.get("status", 0))), stream)
+
+
+def log_event(fields: dict[str, Any], level: str = "INFO", stream: TextIO | None = None) -> None:
+    """Write *fields*, after a UTC timestamp and the severity *level*, as one JSON line.
+
+    ``None`` values are left out.
+    """
     now = time.time()
     record: dict[str, Any] = {
         "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z",
-        "severity": severity(int(fields.get("status", 0))),
+        "severity": level,
     }
     record.update({k: v for k, v in fields.items() if v is not None})
     line = json.dumps(record, ensure_ascii=False, separators=(",", ":"))

@@ -3,14 +3,53 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
+from typing import Any
 
 from .admission import Admission
 from .api.app import OcrApp
 from .lifecycle import STARTUP, Lifecycle, startup_phases
 from .metrics import Metrics
-from .settings import load_settings
+from .request_log import log_event
+from .settings import Settings, load_settings
 from .storage import Storage
+
+
+def ready_fields(settings: Settings, lifecycle: Lifecycle, phases: Mapping[str, float]) -> dict[str, Any]:
+    """Return the log line of a ready process: what it loaded, how it runs, its limits, how long."""
+    engine = lifecycle.engine
+    models = engine.models if engine is not None else None
+    return {
+        "event": "ready",
+        "model_set": models.name if models else settings.model_set,
+        "models": {
+            "detector": models.detector.path.name,
+            "recognizer": models.recognizer.path.name,
+            "classifier": models.classifier.path.name if models.classifier else None,
+        }
+        if models
+        else None,
+        "threads": settings.threads,
+        "concurrency": settings.concurrency,
+        "max_queue": settings.max_queue,
+        "server_threads": settings.server_threads,
+        "limits": {
+            "max_body_bytes": settings.max_body_bytes,
+            "max_pixels": settings.max_pixels,
+            "max_pages": settings.max_pages,
+            "time_budget_s": settings.time_budget,
+            "document_time_budget_s": settings.document_time_budget,
+            "decoder_memory_bytes": settings.decoder_memory,
+        },
+        "auth": {"api": settings.api_token is not None, "events": settings.webhook_token is not None},
+        "storage": settings.storage,
+        "ready_s": round(lifecycle.cold_start_seconds or 0.0, 3),
+        "phases_s": {name: round(seconds, 3) for name, seconds in phases.items()},
+        "pid": os.getpid(),
+        "service": settings.service,
+        "revision": settings.revision,
+    }
 
 
 def create_app(env: Mapping[str, str] | None = None) -> OcrApp:
@@ -42,8 +81,10 @@ def create_app(env: Mapping[str, str] | None = None) -> OcrApp:
         metrics.ready.set(1)
         metrics.cold_start.set(lifecycle.cold_start_seconds or 0.0)
         metrics.load_time.set(lifecycle.load_seconds or 0.0)
-        for phase, seconds in startup_phases(STARTUP).items():
+        phases = startup_phases(STARTUP)
+        for phase, seconds in phases.items():
             metrics.startup.labels(phase).set(seconds)
+        log_event(ready_fields(settings, lifecycle, phases))
 
     lifecycle = Lifecycle(settings, on_ready=on_ready)
     storage = Storage(

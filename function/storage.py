@@ -53,11 +53,15 @@ T = TypeVar("T")
 
 
 class StorageError(Exception):
-    """Base of the storage errors; ``str()`` is written for the caller, ``detail`` for the log."""
+    """Base of the storage errors; ``str()`` is written for the caller, ``detail`` for the log.
 
-    def __init__(self, message: str, detail: str | None = None) -> None:
+    ``exception`` names the type of the client's failure behind it, if any.
+    """
+
+    def __init__(self, message: str, detail: str | None = None, exception: str | None = None) -> None:
         super().__init__(message)
         self.detail = detail
+        self.exception = exception
 
 
 class InvalidKeyError(StorageError):
@@ -218,9 +222,13 @@ def _native(call: Callable[[], T], where: str) -> T:
     except StorageError:
         raise
     except Exception as exc:
-        raise StorageUnavailableError(f"the store of {where} is unavailable", _describe(exc)) from None
+        raise StorageUnavailableError(
+            f"the store of {where} is unavailable", _describe(exc), type(exc).__name__
+        ) from None
     except BaseException as exc:  # pyo3's PanicException derives from BaseException
-        raise StoreFaultError(f"the storage client failed on {where}", _describe(exc)) from None
+        raise StoreFaultError(
+            f"the storage client failed on {where}", _describe(exc), type(exc).__name__
+        ) from None
 
 
 class Storage:
@@ -313,7 +321,9 @@ class Storage:
         except LocalPathError as exc:
             raise InvalidKeyError(f"{where} cannot be used: {exc}") from None
         except OSError as exc:
-            raise StorageUnavailableError(f"the local bucket of {where} is unavailable", str(exc)) from None
+            raise StorageUnavailableError(
+                f"the local bucket of {where} is unavailable", str(exc), type(exc).__name__
+            ) from None
 
     def _store(self, scheme: str, bucket: str) -> Any:
         cache_key = (scheme, bucket)

@@ -161,7 +161,8 @@ def test_duplicate_delivery_does_not_run_ocr_again(cloud, moto, bucket):
     assert (first["status"], second["status"]) == ("completed", "duplicate")
     assert second["result"] == first["result"] and second["version"] == etag
     assert metric(cloud, "ocrfn_images_processed_total") == images_before + 1
-    assert metric(cloud, "ocrfn_events_total", 'outcome="duplicate"') >= 1
+    duplicates = 'outcome="duplicate",source="s3",type="com.amazon.s3.objectcreated"'
+    assert metric(cloud, "ocrfn_events_total", duplicates) >= 1
     unchanged = moto.client().head_object(Bucket=bucket, Key=f"ocr-results/{KEY}.json")
     assert unchanged["ETag"] == written["ETag"] and unchanged["LastModified"] == written["LastModified"]
     listed = moto.client().list_objects_v2(Bucket=bucket, Prefix="ocr-results/")
@@ -174,6 +175,47 @@ def test_duplicate_delivery_does_not_run_ocr_again(cloud, moto, bucket):
     third = reply_event(send(cloud, event("com.amazon.s3.objectcreated", s3_record(bucket, KEY, new_etag))))
     assert third.data["objects"][0]["status"] == "completed"
     assert result_of(moto, bucket, KEY)["source"]["version"] == new_etag
+
+
+def test_every_event_is_counted_by_source_type_and_outcome(cloud, moto, bucket):
+    """ocrfn_events_total counts failures too, each by the error that ended it, with bounded labels."""
+    created = "com.amazon.s3.objectcreated"
+    moto.client().put_object(Bucket=bucket, Key="fake.png", Body=b"plain text, not a PNG")
+    cases = [
+        (event(created, s3_record(bucket, KEY, etag_of(moto, bucket, KEY))), "s3", created, "completed"),
+        (event(created, s3_record(bucket, KEY, etag_of(moto, bucket, KEY))), "s3", created, "duplicate"),
+        (event(created, s3_record(bucket, "gone.png", "e1")), "s3", created, "object_missing"),
+        (
+            event(created, s3_record(bucket, "fake.png", etag_of(moto, bucket, "fake.png"))),
+            "s3",
+            created,
+            "not_an_image",
+        ),
+        (event(created, s3_record(bucket, "notes.txt", "e2")), "s3", created, "skipped"),
+        (event(created, {"no": "record"}), "s3", created, "invalid_event"),
+        (event("com.amazon.s3.testevent", {}), "s3", "com.amazon.s3.testevent", "ignored"),
+        (
+            event("dev.ocrfn.ocr.request", {"url": "s3://x/../../etc"}),
+            "ocrfn",
+            "dev.ocrfn.ocr.request",
+            "invalid_key",
+        ),
+        (event("com.example." + uuid.uuid4().hex, {}), "unknown", "other", "unsupported_event"),
+        (
+            event("com.amazonaws.s3:ObjectCreated:" + uuid.uuid4().hex, s3_record(bucket, "gone.png", "e3")),
+            "ceph",
+            "com.amazonaws.s3:ObjectCreated:*",
+            "object_missing",
+        ),
+    ]
+    for ev, source, kind, outcome in cases:
+        labels = f'outcome="{outcome}",source="{source}",type="{kind}"'
+        before = metric(cloud, "ocrfn_events_total", labels)
+        response = send(cloud, ev)
+        assert response.status_code < 500, response.text
+        assert metric(cloud, "ocrfn_events_total", labels) == before + 1, (outcome, response.text)
+    exposition = requests.get(cloud.url + "/metrics", timeout=5).text
+    assert "com.example." not in exposition  # invented types do not become label values
 
 
 def test_no_reply_without_prefer_and_when_replies_are_off(cloud, moto, bucket, tmp_path):
@@ -293,6 +335,12 @@ def test_storage_down_is_503_and_recovers_without_restart(tmp_path):
         outage.stop()
         down = send(srv, ev)
         assert_error(down, 503, "storage_unavailable")
+        logged = [json.loads(line) for line in srv.stdout().splitlines() if line.startswith("{")]
+        (line,) = [r for r in logged if r.get("request_id") == down.json()["request_id"]]
+        # Worth a retry, so a WARNING; the store client's exception type and words are in the log only.
+        assert line["severity"] == "WARNING" and line["error"] == "storage_unavailable"
+        assert line["exception"] and line["exception"] in line["detail"]
+        assert line["exception"] not in down.text
         assert requests.get(srv.url + "/ready", timeout=5).status_code == 200  # the process stays healthy
         outage.start()  # same port, empty state: the object is uploaded again
         outage.client().create_bucket(Bucket=name)

@@ -61,6 +61,9 @@ def test_sigterm_finishes_the_running_document_and_answers_every_queued_request(
     assert sum(1 for r in logged if r.get("error") == "shutting_down" and r["status"] == 503) == 4
     (stop,) = [r for r in logged if r.get("event") == "shutdown" and "refused" in r]
     assert stop["running"] == 1 and stop["refused"] == 4
+    (stopped,) = [r for r in logged if r.get("event") == "stopped"]
+    assert (stopped["drained"], stopped["refused"], stopped["cut_off"]) == (1, 4, 0)
+    assert stopped["severity"] == "INFO"
     assert any(r.get("status") == 200 and r.get("pages") == 6 for r in logged)
 
 

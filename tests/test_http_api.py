@@ -512,7 +512,11 @@ def test_broken_models_are_reported_not_served(tmp_path):
         assert requests.get(srv.url + "/ready", timeout=2).status_code == 503
         assert requests.get(srv.url + "/health", timeout=2).status_code == 503
         assert_error(post_json(srv.url, {"image_base64": b64(LINE)}), 503, "model_failed")
-        assert "model loading failed" in srv.stderr()
+        logged = [json.loads(line) for line in srv.stdout().splitlines() if line.startswith("{")]
+        (failed,) = [r for r in logged if r.get("event") == "load_failed"]
+        assert failed["severity"] == "ERROR" and failed["error"] == "model_failed"
+        assert failed["exception"] and "model loading failed" in failed["message"]
+        assert not [r for r in logged if r.get("event") == "ready"]
     finally:
         srv.stop()
 
@@ -527,13 +531,15 @@ def test_sigterm_finishes_the_request_in_flight_and_exits_0(tmp_path, big_page):
             srv.url + "/api/ocr", data=big_page, headers={"Content-Type": "image/png"}, timeout=120
         )
 
+    def running() -> bool:
+        # Admitted and on the CPU (not still reading its body, which a stopping server would refuse).
+        text = requests.get(srv.url + "/metrics", timeout=5).text
+        admitted = metric(text, "ocrfn_ocr_requests_in_flight")
+        return admitted >= 1 and metric(text, "ocrfn_ocr_queue_depth") == 0
+
     caller = threading.Thread(target=send)
     caller.start()
-    wait_for(
-        lambda: (
-            metric(requests.get(srv.url + "/metrics", timeout=5).text, "ocrfn_ocr_requests_in_flight") >= 1
-        )
-    )
+    wait_for(running)
     srv.terminate()
     caller.join()
     assert srv.process.wait(60) == 0

@@ -188,7 +188,7 @@ def test_server_fault_is_a_clean_500(failing_client, capsys, caplog):
     assert "exploded" in caplog.text
     record = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert record["request_id"] == "r-42" and record["status"] == 500 and record["severity"] == "ERROR"
-    assert record["error"] == "RuntimeError"
+    assert record["error"] == "internal_error" and record["exception"] == "RuntimeError"
     exposition = app.metrics.exposition().decode()
     assert 'ocrfn_http_requests_total{method="POST",route="/api/ocr",status="500"} 1.0' in exposition
 

@@ -31,6 +31,7 @@ import hmac
 import io
 import logging
 import re
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -44,16 +45,24 @@ from flask import Request, Response
 from .. import shutdown
 from ..admission import Admission, QueueFullError, ShuttingDownError
 from ..errors import ServiceError, from_ocr_error
-from ..events import EventError, IgnoredEvent, UnsupportedEventError, minio, references
+from ..events import (
+    WEBHOOK_LABELS,
+    EventError,
+    IgnoredEvent,
+    UnsupportedEventError,
+    labels,
+    minio,
+    references,
+)
 from ..hocr import render_hocr
-from ..ingest import Ingest
+from ..ingest import Ingest, unique
 from ..lifecycle import Lifecycle
 from ..metrics import Metrics
 from ..ocr import OcrEngine, OcrError, OcrOptions, OcrResult
 from ..ocr.document import DocumentResult, PageResult, read_document
 from ..ocr.pages import PageSelection, document_kind
 from ..outputs import document_payload, document_text, dumps, error_payload, result_payload, result_text
-from ..request_log import log_request
+from ..request_log import log_event, log_request
 from ..settings import Settings
 from ..storage import Storage
 from .events import decode_cloudevent, is_cloudevent, no_content, reply, safe_header_value, wants_reply
@@ -106,11 +115,15 @@ class OcrApp:
         metrics.queue_depth.set_function(lambda: admission.waiting)
         metrics.in_flight.set_function(lambda: admission.admitted)
         metrics.store_clients.set_function(lambda: storage.clients)
+        #: Requests (POST) answered since shutdown began: finished (``drained``) or refused with 503.
+        self._after_stop = {"drained": 0, "refused": 0}
+        self._after_stop_lock = threading.Lock()
         shutdown.on_begin(self._stop)
+        shutdown.on_end(self._stopped)
 
     def _stop(self) -> None:
         """Shutdown began: refuse what has not started (503 at once) and say what is still running."""
-        log_request(
+        log_event(
             {
                 "event": "shutdown",
                 "running": self.admission.running,
@@ -120,6 +133,26 @@ class OcrApp:
             }
         )
         self.admission.close()
+
+    def _stopped(self, cut_off: int) -> None:
+        """Log what was drained, refused and (past the timeout) cut off."""
+        with self._after_stop_lock:
+            counts = dict(self._after_stop)
+        fields: dict[str, Any] = {"event": "stopped", **counts, "cut_off": cut_off}
+        if cut_off:
+            fields["message"] = (
+                f"{cut_off} connection(s) still busy after the shutdown timeout of "
+                f"{self.settings.shutdown_timeout:g} s; their requests are cut off"
+            )
+        fields.update(service=self.settings.service, revision=self.settings.revision)
+        log_event(fields, "ERROR" if cut_off else "INFO")
+
+    def _count_after_stop(self, request: Request, details: dict[str, Any]) -> None:
+        if request.method != "POST" or not shutdown.begun():
+            return
+        kind = "refused" if details.get("error") == "shutting_down" else "drained"
+        with self._after_stop_lock:
+            self._after_stop[kind] += 1
 
     def handle(self, request: Request) -> Response:
         """Answer one request (any path, any method); never raises."""
@@ -136,13 +169,16 @@ class OcrApp:
             details["error"] = exc.error
             if exc.detail:
                 details["detail"] = exc.detail
+            if exc.status >= 500:
+                details["exception"] = exc.exception
         except BaseException as exc:
             if isinstance(exc, (SystemExit, KeyboardInterrupt, GeneratorExit)):
                 raise
             # Exception, and what native extensions raise beside it (pyo3's PanicException derives from
             # BaseException): the worker stays up and the client gets a 500 with the request id.
             log.exception("request %s failed", request_id)
-            details["error"] = type(exc).__name__
+            details["error"] = "internal_error"
+            details["exception"] = type(exc).__name__
             message = "The server failed to process this request; quote the request id when reporting it."
             response = _error(500, "internal_error", message, request_id)
         _abandon_body(request)
@@ -153,6 +189,7 @@ class OcrApp:
         elapsed = time.perf_counter() - started
         response.headers["X-Request-Id"] = request_id
         method = request.method if request.method in _KNOWN_METHODS else "other"
+        self._count_after_stop(request, details)
         self.metrics.requests.labels(route, method, str(response.status_code)).inc()
         self.metrics.latency.labels(route).observe(elapsed)
         if route not in _PROBES and not (route in _QUIET and response.status_code < 400):
@@ -379,6 +416,9 @@ class OcrApp:
         return self._read(data, options, request_id)
 
     def _event(self, request: Request, details: dict[str, Any], webhook: Any) -> Response:
+        """Handle one event delivery; every event is counted once per object, or once by what ended it."""
+        source, kind = WEBHOOK_LABELS if webhook is not None else labels(request.headers.get("ce-type", ""))
+        outcome = "internal_error"
         try:
             if webhook is not None:
                 details["event_type"] = "minio.webhook"
@@ -387,22 +427,33 @@ class OcrApp:
                 body = read_body(request, self.settings.max_body_bytes, self.settings.body_timeout)
                 limits = (self.settings.max_json_depth, self.settings.max_json_values)
                 event = decode_cloudevent(request.headers, body, limits)
+                source, kind = labels(event.type)
                 details.update(event_type=event.type, event_id=event.id, event_source=event.source)
                 refs = references(event)
+            summaries = []
+            for ref in unique(refs):
+                done = self.ingest.process(ref, details["request_id"])
+                self.metrics.events.labels(source, kind, done.status).inc()
+                summaries.append(done.summary())
+            outcome = ""
         except IgnoredEvent as exc:
             details["outcome"] = f"ignored: {exc}"
-            self.metrics.events.labels("ignored").inc()
+            outcome = "ignored"
             return no_content()
         except UnsupportedEventError as exc:
-            raise ServiceError(400, "unsupported_event", str(exc)) from None
+            outcome = "unsupported_event"
+            raise ServiceError(400, outcome, str(exc)) from None
         except EventError as exc:
-            raise ServiceError(400, "invalid_event", str(exc)) from None
-        outcomes = self.ingest.process_all(refs, details["request_id"])
-        summaries = [o.summary() for o in outcomes]
-        for outcome in outcomes:
-            self.metrics.events.labels(outcome.status).inc()
+            outcome = "invalid_event"
+            raise ServiceError(400, outcome, str(exc)) from None
+        except ServiceError as exc:
+            outcome = exc.error
+            raise
+        finally:
+            if outcome:
+                self.metrics.events.labels(source, kind, outcome).inc()
         details["objects"] = summaries
-        produced = any(o.status in ("completed", "duplicate") for o in outcomes)
+        produced = any(s["status"] in ("completed", "duplicate") for s in summaries)
         send = self.settings.event_reply and wants_reply(request) and produced
         return reply(summaries, send, self.settings.service)
 

@@ -11,7 +11,32 @@ from .model import Event, EventError, IgnoredEvent, ObjectRef, UnsupportedEventE
 
 ADAPTERS = (gcs, s3, ceph, minio, request)
 
-__all__ = ["Event", "EventError", "IgnoredEvent", "ObjectRef", "UnsupportedEventError", "references"]
+__all__ = [
+    "WEBHOOK_LABELS",
+    "Event",
+    "EventError",
+    "IgnoredEvent",
+    "ObjectRef",
+    "UnsupportedEventError",
+    "labels",
+    "references",
+]
+#: Metric labels of MinIO's webhook JSON, which is not a CloudEvent.
+WEBHOOK_LABELS = (minio.NAME, "minio.webhook")
+
+
+def labels(event_type: str) -> tuple[str, str]:
+    """Return the metrics' (``source``, ``type``) labels of *event_type*, each from a closed set.
+
+    ``source`` is the adapter that reads the type (``gcs``, ``s3``, ``ceph``, ``minio``, ``ocrfn``), else
+    ``unknown``; ``type`` is the type itself (for Ceph its pattern), else ``other``: a sender cannot add
+    label values by inventing types.
+    """
+    for adapter in ADAPTERS:
+        if adapter.handles(event_type):
+            label = getattr(adapter, "type_label", None)
+            return adapter.NAME, label(event_type) if label else event_type
+    return "unknown", "other"
 
 
 def references(event: Event) -> list[ObjectRef]:

@@ -5,15 +5,32 @@ from __future__ import annotations
 from .model import Event, IgnoredEvent, ObjectRef
 from .s3_record import record_reference
 
+#: This adapter's name in the metrics' ``source`` label.
+NAME = "ceph"
 TYPES = ("com.amazonaws.s3:ObjectCreated:*", "com.amazonaws.ObjectCreated:*")
 _PREFIXES = ("com.amazonaws.s3:", "com.amazonaws.")
 
 
+_KINDS = ("ObjectCreated:", "ObjectRemoved:")
+
+
+def _pattern(event_type: str) -> str | None:
+    """Return the ``<prefix><kind>*`` pattern *event_type* matches, or ``None``."""
+    for prefix in _PREFIXES:
+        for kind in _KINDS:
+            if event_type.startswith(prefix + kind):
+                return f"{prefix}{kind}*"
+    return None
+
+
 def handles(event_type: str) -> bool:
     """Whether this adapter reads events of *event_type* (any ``ObjectCreated``/``ObjectRemoved`` kind)."""
-    return any(
-        event_type.startswith(p + kind) for p in _PREFIXES for kind in ("ObjectCreated:", "ObjectRemoved:")
-    )
+    return _pattern(event_type) is not None
+
+
+def type_label(event_type: str) -> str:
+    """Return the metrics' ``type`` label of a handled type: its pattern (``…:ObjectCreated:*``)."""
+    return _pattern(event_type) or "other"
 
 
 def references(event: Event) -> list[ObjectRef]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from .model import Event, EventError, ObjectRef, as_size, field
 
+#: This adapter's name in the metrics' ``source`` label.
+NAME = "gcs"
 TYPES = ("google.cloud.storage.object.v1.finalized",)
 
 

@@ -12,6 +12,8 @@ from typing import Any
 from .model import Event, EventError, IgnoredEvent, ObjectRef
 from .s3_record import record_reference
 
+#: This adapter's name in the metrics' ``source`` label.
+NAME = "minio"
 TYPES = ("dev.knative.kafka.event",)
 _METADATA_ONLY = (
     "s3:ObjectCreated:PutTagging",

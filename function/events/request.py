@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from .model import Event, EventError, ObjectRef, field
 
+#: This adapter's name in the metrics' ``source`` label.
+NAME = "ocrfn"
 TYPES = ("dev.ocrfn.ocr.request",)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from .model import Event, IgnoredEvent, ObjectRef
 from .s3_record import record_reference
 
+#: This adapter's name in the metrics' ``source`` label.
+NAME = "s3"
 TYPES = ("com.amazon.s3.objectcreated",)
 IGNORED = ("com.amazon.s3.objectremoved", "com.amazon.s3.testevent")
 

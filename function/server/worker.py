@@ -256,15 +256,9 @@ class OcrWorker(ThreadWorker):
         super().handle_exit(sig, frame)
 
     def run(self) -> None:
-        """Serve; when stopping, report connections the shutdown timeout cut off."""
+        """Serve; once stopped, tell the app how many connections the shutdown timeout cut off."""
         super().run()
-        busy = self.nr_conns - len(self.heads)
-        if busy > 0:
-            message = (
-                f"{busy} connection(s) still busy after the shutdown timeout of "
-                f"{self.cfg.graceful_timeout:g} s; their requests are cut off"
-            )
-            log_request({"event": "shutdown", "status": 500, "message": message})
+        shutdown.end(max(0, self.nr_conns - len(self.heads)))
         self.probe_pool.shutdown(wait=False)
 
 
