@@ -49,8 +49,9 @@ class Server:
         command: list[str] | None = None,
         cwd: Path = ROOT,
         inherit_env: bool = True,
+        port: int | None = None,
     ) -> None:
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.stdout_path = log_dir / f"server-{self.port}.out"
         self.stderr_path = log_dir / f"server-{self.port}.err"
