@@ -21,6 +21,7 @@ from .ocr import (
     TooManyPagesError,
     UnsupportedImageError,
 )
+from .ocr.decode import FORMATS_TEXT
 
 
 class ServiceError(Exception):
@@ -56,9 +57,16 @@ _IMAGE_STATUS: tuple[tuple[type[OcrError], int], ...] = (
 )
 
 
+#: What the service reads: the library's image formats and PDFs (which it reads page by page).
+SERVICE_FORMATS_TEXT = FORMATS_TEXT.replace(" or ", ", ") + " or PDF"
+
+
 def from_ocr_error(exc: OcrError) -> ServiceError | None:
-    """Map an image the library refused to its client error; ``None`` when the fault is the server's."""
+    """Map an image the library refused to its client error; ``None`` when the fault is the server's.
+
+    The library lists the image formats it decodes; the service also reads PDFs, and says so.
+    """
     for kind, status in _IMAGE_STATUS:
         if isinstance(exc, kind):
-            return ServiceError(status, exc.code, str(exc))
+            return ServiceError(status, exc.code, str(exc).replace(FORMATS_TEXT, SERVICE_FORMATS_TEXT))
     return None

@@ -319,6 +319,48 @@ def test_malformed_cloudevent_is_400(cloud):
     assert_error(response, 400, "invalid_event")
 
 
+BINARY = {"ce-specversion": "1.0", "ce-id": "e-1", "ce-source": "test", "ce-type": "dev.ocrfn.ocr.request"}
+
+
+@pytest.mark.parametrize(
+    ("drop", "says"),
+    [
+        ("ce-id", "lacks the header(s) ce-id."),
+        ("ce-specversion", "lacks the header(s) ce-specversion."),
+        ("ce-type", "lacks the header(s) ce-type."),
+    ],
+)
+def test_a_binary_event_missing_one_header_is_told_which(cloud, drop, says):
+    headers = {k: v for k, v in BINARY.items() if k != drop}
+    response = requests.post(
+        cloud.url + "/",
+        json={"url": "s3://bucket/a.png"},
+        headers={**headers, "Content-Type": "application/json"},
+        timeout=30,
+    )
+    assert_error(response, 400, "invalid_event")
+    assert response.json()["message"].endswith(says), response.json()["message"]
+    assert "Failed to find" not in response.json()["message"]
+
+
+@pytest.mark.parametrize("drop", ["specversion", "id", "type"])
+def test_a_structured_event_missing_an_attribute_is_told_which(cloud, drop):
+    attributes = {"specversion": "1.0", "id": "e-2", "source": "test", "type": "dev.ocrfn.ocr.request"}
+    body = {k: v for k, v in attributes.items() if k != drop} | {"data": {"url": "s3://bucket/a.png"}}
+    response = requests.post(
+        cloud.url + "/", json=body, headers={"Content-Type": "application/cloudevents+json"}, timeout=30
+    )
+    assert_error(response, 400, "invalid_event")
+    assert response.json()["message"].endswith(f"lacks the attribute(s) {drop}."), response.json()["message"]
+
+
+def test_request_event_data_without_the_event_gets_a_hint(cloud):
+    response = requests.post(cloud.url + "/", json={"url": "s3://bucket/a.png"}, timeout=30)
+    assert_error(response, 400, "unknown_field")
+    message = response.json()["message"]
+    assert "'url'" in message and "dev.ocrfn.ocr.request" in message and "ce-specversion" in message
+
+
 def test_storage_down_is_503_and_recovers_without_restart(tmp_path):
     outage = Moto()
     outage.start()

@@ -246,6 +246,21 @@ def test_truncated_image_is_400(server):
     assert_error(response, 400, "not_an_image")
 
 
+@pytest.mark.parametrize(
+    ("data", "status", "error"),
+    [
+        (b"hello, not an image", 400, "not_an_image"),
+        (b'<svg xmlns="http://www.w3.org/2000/svg"/>', 422, "unsupported_image"),
+    ],
+)
+def test_a_wrong_format_is_answered_with_what_the_service_reads_pdf_included(server, data, status, error):
+    response = requests.post(
+        server.url + "/api/ocr", data=data, headers={"Content-Type": "application/octet-stream"}, timeout=30
+    )
+    assert_error(response, status, error)
+    assert "PNG, JPEG, WebP, BMP, TIFF, GIF or PDF" in response.json()["message"]
+
+
 def test_multipart_without_file_is_400(server):
     response = requests.post(server.url + "/api/ocr", files={"other": ("x.txt", b"hello")}, timeout=30)
     assert_error(response, 400, "missing_file")

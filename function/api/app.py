@@ -460,17 +460,18 @@ class OcrApp:
     def _ocr(self, request: Request, details: dict[str, Any], body: bytes, payload: Any) -> Response:
         parsed = parse_ocr_request(request, self.settings, body, payload)
         details["bytes_in"] = parsed.body_bytes
-        details["detect"] = parsed.options.detect
-        hocr = parsed.format == "hocr"
-        options = replace(parsed.options, words=hocr)
+        asked = parsed.options
+        details["detect"] = asked.ocr.detect
+        hocr = asked.format == "hocr"
+        options = replace(asked.ocr, words=hocr)
         try:
             result = self._read(
                 parsed.image,
                 options,
                 details["request_id"],
-                parsed.orient_page,
-                parsed.text_layer,
-                parsed.pages,
+                asked.orient_page,
+                asked.text_layer,
+                asked.pages,
             )
         except OcrError as exc:
             client = from_ocr_error(exc)
@@ -481,7 +482,7 @@ class OcrApp:
         if isinstance(result, DocumentResult):
             details["pages"] = len(result.pages)
             details["lines"] = sum(len(p.lines) for p in result.pages)
-            if parsed.format == "text":
+            if asked.format == "text":
                 return Response(document_text(result), 200, content_type="text/plain; charset=utf-8")
             if hocr:
                 return Response(render_hocr(result.pages, model), 200, content_type=HOCR_TYPE)
@@ -489,7 +490,7 @@ class OcrApp:
         details["lines"] = len(result.lines)
         details["width"], details["height"] = result.width, result.height
         details["inference_ms"] = round(result.timings.get("total", 0.0) * 1000, 1)
-        if parsed.format == "text":
+        if asked.format == "text":
             return Response(result_text(result), 200, content_type="text/plain; charset=utf-8")
         if hocr:
             page = PageResult.of_image(result)

@@ -12,13 +12,14 @@ and percent-decoded when received, so an object key in any script travels in ``c
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
 
 from cloudevents.conversion import to_binary
-from cloudevents.exceptions import GenericException
+from cloudevents.exceptions import GenericException, MissingRequiredFields
 from cloudevents.http import CloudEvent, from_http
 from flask import Request, Response
 
@@ -33,8 +34,19 @@ REQUIRED = ("specversion", "id", "source", "type")
 
 
 def is_cloudevent(request: Request) -> bool:
-    """Whether the request is a CloudEvent in binary or structured mode."""
-    return "ce-specversion" in request.headers or request.mimetype == STRUCTURED
+    """Whether the request is (or is meant as) a CloudEvent, in binary or structured mode.
+
+    A request with any required attribute as a ``ce-`` header is a binary-mode event, even when another
+    one is missing: it is then refused as an event that lacks those headers, not read as an OCR request.
+    """
+    return _binary(request.headers) or request.mimetype == STRUCTURED
+
+
+def _binary(headers: Mapping[str, str]) -> bool:
+    content_type = headers.get("Content-Type", "").split(";")[0].strip().lower()
+    if "ce-specversion" in headers:
+        return True
+    return content_type != STRUCTURED and any(f"ce-{name}" in headers for name in REQUIRED)
 
 
 def decode_cloudevent(headers: Mapping[str, str], body: bytes, limits: tuple[int, int]) -> Event:
@@ -42,7 +54,7 @@ def decode_cloudevent(headers: Mapping[str, str], body: bytes, limits: tuple[int
 
     *limits* (nesting depth, values) bound the JSON of a structured event and of the event's data.
     """
-    structured = "ce-specversion" not in headers
+    structured = not _binary(headers)
     if structured:
         try:
             json_limits.check_shape(body, *limits)
@@ -55,6 +67,10 @@ def decode_cloudevent(headers: Mapping[str, str], body: bytes, limits: tuple[int
     try:
         # Data stays bytes here; the adapters parse it within the JSON bounds (Event.json_data).
         event = from_http(dict(headers), body, data_unmarshaller=lambda data: data)
+    except MissingRequiredFields as exc:
+        named = set(re.findall(r"\b(specversion|id|source|type)\b", str(exc)))
+        lacking = ", ".join(name for name in REQUIRED if name in named) or _short(exc)
+        raise _invalid(f"the structured event lacks the attribute(s) {lacking}") from None
     except GenericException as exc:
         raise _invalid(_short(exc)) from None
     except (ValueError, TypeError, AttributeError, KeyError) as exc:

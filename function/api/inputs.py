@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-import math
 import re
 import time
 from collections.abc import Mapping
@@ -24,37 +23,25 @@ from werkzeug.formparser import parse_form_data
 
 from .. import json_limits
 from ..errors import ServiceError
-from ..ocr import OcrOptions
-from ..ocr.pages import PageSelection
+from ..events.request import TYPES as REQUEST_EVENT_TYPES
+from ..options import OPTION_FIELDS, RequestOptions, parse_options
 from ..settings import Settings
 
-FORMATS = ("json", "text", "hocr")
-OPTION_FIELDS = ("detect", "min_confidence", "orient_page", "text_layer", "pages", "format")
+REQUEST_EVENT_TYPE = REQUEST_EVENT_TYPES[0]
 JSON_FIELDS = ("image_base64", *OPTION_FIELDS)
 FILE_FIELDS = ("image", "file")
 _DATA_URL = re.compile(r"^data:[\w.+-]+/[\w.+-]+(;[\w.+-]+=[\w.+-]+)*;base64,", re.IGNORECASE)
 _CHUNK = 1 << 16
 #: Most bytes the form fields of a multipart body (everything but files) may take together.
 MAX_FORM_FIELD_BYTES = 64 * 1024
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off")
 
 
 @dataclass(frozen=True)
 class OcrRequest:
-    """What one OCR request asks for.
-
-    ``orient_page`` is ``None`` when the request did not say: pages of documents are then turned upright,
-    single images are read as they are. ``text_layer=False`` OCRs PDF pages even when they carry text.
-    ``pages`` selects pages of a document (``None``: all of them).
-    """
+    """What one OCR request asks for: the image (or document) bytes and its options."""
 
     image: bytes
-    options: OcrOptions
-    format: str
-    orient_page: bool | None = None
-    text_layer: bool = True
-    pages: PageSelection | None = None
+    options: RequestOptions
     body_bytes: int = 0
 
 
@@ -78,7 +65,7 @@ def parse_ocr_request(request: Request, settings: Settings, body: bytes, payload
             payload = parse_json(body, settings.max_json_depth, settings.max_json_values)
         return replace(from_json_body(payload, request.args), body_bytes=len(body))
     if mimetype.startswith("image/") or mimetype in ("application/octet-stream", "application/pdf"):
-        return OcrRequest(body, *_options(request.args, "query parameter"), body_bytes=len(body))
+        return OcrRequest(body, parse_options(request.args, "query parameter"), len(body))
     if mimetype == "multipart/form-data":
         return _from_multipart(request, body, settings)
     shown = f"Content-Type {mimetype} is" if mimetype else "A body without a Content-Type is"
@@ -161,10 +148,17 @@ def from_json_body(payload: Any, query: Mapping[str, str]) -> OcrRequest:
         raise ServiceError(400, "invalid_json", "The JSON body must be an object with an image_base64 field.")
     unknown = sorted(set(payload) - set(JSON_FIELDS))
     if unknown:
+        hint = ""
+        if "url" in unknown and "image_base64" not in payload:
+            hint = (
+                ' To OCR a stored object, send {"url": ...} as the data of a CloudEvent of type '
+                f"{REQUEST_EVENT_TYPE} (binary mode: headers ce-specversion: 1.0, ce-id, ce-source and "
+                "ce-type), or send the image itself."
+            )
         raise ServiceError(
             400,
             "unknown_field",
-            f"Unknown field(s) {', '.join(map(repr, unknown))}; accepted: {', '.join(JSON_FIELDS)}.",
+            f"Unknown field(s) {', '.join(map(repr, unknown))}; accepted: {', '.join(JSON_FIELDS)}.{hint}",
         )
     if "image_base64" not in payload:
         raise ServiceError(400, "missing_field", "The JSON body has no image_base64 field.")
@@ -173,7 +167,7 @@ def from_json_body(payload: Any, query: Mapping[str, str]) -> OcrRequest:
         raise ServiceError(400, "invalid_field", "image_base64 must be a string.")
     merged: dict[str, Any] = dict(query.items())
     merged.update({k: payload[k] for k in OPTION_FIELDS if k in payload})
-    return OcrRequest(decode_base64(encoded), *_options(merged, "field"))
+    return OcrRequest(decode_base64(encoded), parse_options(merged, "field"))
 
 
 def decode_base64(text: str) -> bytes:
@@ -215,65 +209,12 @@ def _from_multipart(request: Request, body: bytes, settings: Settings) -> OcrReq
         raise ServiceError(
             400, "missing_file", "The multipart body has no file in field 'image' (or 'file')."
         )
-    return OcrRequest(upload.read(), *_options(request.args, "query parameter"), body_bytes=len(body))
+    return OcrRequest(upload.read(), parse_options(request.args, "query parameter"), len(body))
 
 
 def _in_memory(*_: Any, **__: Any) -> io.BytesIO:
     """Keep uploaded files in memory (the body is bounded and already read): nothing touches the disk."""
     return io.BytesIO()
-
-
-def _options(
-    values: Mapping[str, Any], where: str
-) -> tuple[OcrOptions, str, bool | None, bool, PageSelection | None]:
-    detect = _as_bool(values.get("detect", True), "detect", where)
-    min_confidence = _as_confidence(values.get("min_confidence", 0.5), where)
-    orient = values.get("orient_page")
-    orient_page = None if orient is None else _as_bool(orient, "orient_page", where)
-    text_layer = _as_bool(values.get("text_layer", True), "text_layer", where)
-    pages = _as_pages(values.get("pages"), where)
-    fmt = values.get("format", "json")
-    if fmt not in FORMATS:
-        raise ServiceError(400, "invalid_field", f"{where} format must be one of {', '.join(FORMATS)}.")
-    return OcrOptions(detect=detect, min_confidence=min_confidence), fmt, orient_page, text_layer, pages
-
-
-def _as_pages(value: Any, where: str) -> PageSelection | None:
-    if value is None:
-        return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)
-    if not isinstance(value, str):
-        raise ServiceError(400, "invalid_field", f'{where} pages must be a string such as "1-3,7".')
-    try:
-        return PageSelection.parse(value)
-    except ValueError as exc:
-        raise ServiceError(400, "invalid_field", f"{where} pages: {exc}.") from None
-
-
-def _as_bool(value: Any, name: str, where: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in _TRUE + _FALSE:
-        return value.strip().lower() in _TRUE
-    raise ServiceError(400, "invalid_field", f"{where} {name} must be true or false.")
-
-
-def _as_confidence(value: Any, where: str) -> float:
-    if isinstance(value, bool):
-        number = math.nan
-    elif isinstance(value, (int, float)):
-        number = float(value)
-    elif isinstance(value, str):
-        try:
-            number = float(value)
-        except ValueError:
-            number = math.nan
-    else:
-        number = math.nan
-    if not 0.0 <= number <= 1.0:
-        raise ServiceError(400, "invalid_field", f"{where} min_confidence must be a number from 0 to 1.")
-    return number
 
 
 def _short(exc: Exception) -> str:

@@ -29,13 +29,14 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import EmptyImageError, ImageError, ImageTooLargeError, NotAnImageError, UnsupportedImageError
 
-__all__ = ["DEFAULT_MAX_PIXELS", "decode_image"]
+__all__ = ["DEFAULT_MAX_PIXELS", "FORMATS_TEXT", "decode_image"]
 
 DEFAULT_MAX_PIXELS: Final[int] = 40_000_000
 """Largest ``width * height`` accepted by default (about 7300 x 5500)."""
 
 _FORMATS: Final[tuple[str, ...]] = ("PNG", "JPEG", "WEBP", "BMP", "TIFF", "GIF")
-_FORMATS_TEXT: Final[str] = "PNG, JPEG, WebP, BMP, TIFF or GIF"
+#: The formats decoded, as messages name them (an adapter that also reads PDFs words its own list).
+FORMATS_TEXT: Final[str] = "PNG, JPEG, WebP, BMP, TIFF or GIF"
 
 # Pixels converted per strip: bounds the temporary memory of the conversion to about 2 MB.
 _STRIP_PIXELS: Final[int] = 1 << 18
@@ -174,8 +175,8 @@ def _unidentified(data: bytes) -> ImageError:
         return NotAnImageError("The image data is truncated or corrupt.")
     other = _other_format(data)
     if other is not None:
-        return UnsupportedImageError(f"{other} files are not supported; please send {_FORMATS_TEXT}.")
-    return NotAnImageError(f"The data is not an image in a supported format ({_FORMATS_TEXT}).")
+        return UnsupportedImageError(f"{other} files are not supported; please send {FORMATS_TEXT}.")
+    return NotAnImageError(f"The data is not an image in a supported format ({FORMATS_TEXT}).")
 
 
 def _other_format(data: bytes) -> str | None:
