@@ -30,7 +30,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import requests
@@ -132,8 +132,22 @@ def worker_vs_in_process(url: str, pages: Sequence[bytes], passes: int) -> tuple
     )
 
 
-def load_level(url: str, pages: Sequence[bytes], clients: int, duration: float) -> dict[str, float]:
-    """Closed loop: *clients* threads send pages back to back for *duration* seconds."""
+def load_level(
+    url: str,
+    pages: Sequence[bytes],
+    clients: int,
+    duration: float,
+    send: Callable[[bytes], int] | None = None,
+    probe: str | None = "/ready",
+    keep: list[float] | None = None,
+) -> dict[str, float]:
+    """Closed loop: *clients* threads send pages back to back for *duration* seconds.
+
+    *send* posts one page and returns the status (default: ocrfn's ``/api/ocr``, raw bytes); *probe* is
+    the path polled every 100 ms alongside (``None``: no probe); *keep* receives the latencies of the
+    200 answers.
+    """
+    post = send or (lambda image: ocr(url, image).status_code)
     latencies: list[float] = []
     statuses: list[int] = []
     probes: list[float] = []
@@ -144,7 +158,7 @@ def load_level(url: str, pages: Sequence[bytes], clients: int, duration: float) 
         i = offset
         while time.monotonic() < stop:
             began = time.monotonic()
-            status = ocr(url, pages[i % len(pages)]).status_code
+            status = post(pages[i % len(pages)])
             with lock:
                 statuses.append(status)
                 if status == 200:
@@ -154,18 +168,21 @@ def load_level(url: str, pages: Sequence[bytes], clients: int, duration: float) 
     def prober() -> None:
         while time.monotonic() < stop:
             began = time.monotonic()
-            requests.get(url + "/ready", timeout=5)
+            requests.get(f"{url}{probe}", timeout=5)
             probes.append(time.monotonic() - began)
             time.sleep(0.1)
 
     threads = [threading.Thread(target=client, args=(k * 7,)) for k in range(clients)]
-    threads.append(threading.Thread(target=prober))
+    if probe is not None:
+        threads.append(threading.Thread(target=prober))
     began = time.monotonic()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     elapsed = time.monotonic() - began
+    if keep is not None:
+        keep.extend(latencies)
     return {
         "clients": clients,
         "requests": len(statuses),
@@ -174,8 +191,8 @@ def load_level(url: str, pages: Sequence[bytes], clients: int, duration: float) 
         "rps": len(latencies) / elapsed,
         "p50": percentile(latencies, 50) if latencies else float("nan"),
         "p95": percentile(latencies, 95) if latencies else float("nan"),
-        "probe_p50": percentile(probes, 50),
-        "probe_max": max(probes),
+        "probe_p50": percentile(probes, 50) if probes else float("nan"),
+        "probe_max": max(probes) if probes else float("nan"),
     }
 
 

@@ -121,21 +121,7 @@ class Server:
 
     def tree_rss(self, workers_only: bool = False) -> int:
         """Resident bytes of master, worker and decoder processes (*workers_only*: without the master)."""
-        pending = [self.process.pid]
-        total = 0
-        while pending:
-            pid = pending.pop()
-            try:
-                status = Path(f"/proc/{pid}/status").read_text(encoding="ascii")
-                # Children are listed per thread that started them (decoder processes come from threads).
-                children = [c for t in Path(f"/proc/{pid}/task").iterdir() for c in _children(t)]
-            except OSError:
-                continue
-            if not (workers_only and pid == self.process.pid):
-                kb = [int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")]
-                total += sum(kb) * 1024  # none for a process that is exiting
-            pending.extend(int(c) for c in children)
-        return total
+        return tree_rss(self.process.pid, workers_only)
 
     def stdout(self) -> str:
         """Everything the server wrote to stdout so far."""
@@ -165,6 +151,25 @@ class Server:
         self._out.close()
         self._err.close()
         return self.process.returncode
+
+
+def tree_rss(root: int, without_root: bool = False) -> int:
+    """Resident bytes of process *root* and all its descendants (*without_root*: descendants only)."""
+    pending = [root]
+    total = 0
+    while pending:
+        pid = pending.pop()
+        try:
+            status = Path(f"/proc/{pid}/status").read_text(encoding="ascii")
+            # Children are listed per thread that started them (decoder processes come from threads).
+            children = [c for t in Path(f"/proc/{pid}/task").iterdir() for c in _children(t)]
+        except OSError:
+            continue
+        if not (without_root and pid == root):
+            kb = [int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")]
+            total += sum(kb) * 1024  # none for a process that is exiting
+        pending.extend(int(c) for c in children)
+    return total
 
 
 def _children(task: Path) -> list[str]:

@@ -20,6 +20,7 @@ LOCKS = {
     "requirements-build.txt": "requirements-build.in",
     "benchmarks/requirements.txt": "benchmarks/requirements.in",
     "benchmarks/peers.txt": "benchmarks/peers.in",
+    "benchmarks/peers-env.txt": "benchmarks/peers-env.in",
 }
 #: What ``python -m venv`` puts in every environment before the lock is installed.
 SEEDED = {"pip", "setuptools", "wheel"}
