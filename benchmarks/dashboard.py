@@ -154,17 +154,18 @@ def run_load(workdir: Path, phase: float) -> tuple[Prometheus, float, float, Loa
     targets = {f"127.0.0.1:{port}": pod_labels(f"deployment-{name}") for name, port in ports.items()}
     (workdir / "prometheus").mkdir()
     prom = Prometheus(workdir / "prometheus", targets, f"{STEP:g}s")
-    prom.wait_ready()
     load = Load(buckets)
-    start = time.time()
-    pods = {"a": Server(workdir, env, port=ports["a"])}
-    pods["a"].wait_ready()
+    pods: dict[str, Server] = {}
     live = ["a"]
 
     def urls() -> list[str]:
         return [pods[name].url for name in list(live)]
 
     try:
+        prom.wait_ready()
+        start = time.time()
+        pods["a"] = Server(workdir, env, port=ports["a"])
+        pods["a"].wait_ready()
         load.run(urls, 1, phase, with_pdf=False)
         print(f"{time.time() - start:6.1f} s: pod b starts", file=sys.stderr)
         pods["b"] = Server(workdir, env, port=ports["b"])
@@ -179,6 +180,9 @@ def run_load(workdir: Path, phase: float) -> tuple[Prometheus, float, float, Loa
         load.run(urls, 1, phase, with_pdf=False)
         time.sleep(3 * STEP)  # the last scrapes
         end = time.time()
+    except BaseException:
+        prom.stop()  # on success the caller queries it first, then stops it
+        raise
     finally:
         for server in pods.values():
             server.stop()

@@ -22,7 +22,6 @@ import argparse
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -33,7 +32,7 @@ for extra in (_REPO, _REPO / "tests"):
     if str(extra) not in sys.path:
         sys.path.insert(0, str(extra))
 
-from server import Server, free_port, server_command, tree_rss  # noqa: E402  (tests/server.py)
+from server import Server, end_process, free_port, server_command, tree_rss, wait_for_http  # noqa: E402  (tests/server.py)
 
 from benchmarks.evaluate import machine_info  # noqa: E402
 from benchmarks.http_load import DEFAULT_DATA, load_level, load_pages  # noqa: E402
@@ -53,17 +52,7 @@ class RapidOcrApi:
 
     def wait_ready(self, timeout: float = 120.0) -> None:
         """Return once the server answers ``GET /``."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"rapidocr_api exited with {self.process.returncode}")
-            try:
-                if requests.get(self.url + "/", timeout=1).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        raise TimeoutError("rapidocr_api did not answer in time")
+        wait_for_http(self.process, self.url + "/", timeout)
 
     def send(self, image: bytes) -> int:
         """POST one image as rapidocr_api's ``image_file``; the status (a 200 must hold lines)."""
@@ -74,12 +63,7 @@ class RapidOcrApi:
 
     def stop(self) -> None:
         """Stop the server."""
-        self.process.terminate()
-        try:
-            self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        end_process(self.process)
         self._log.close()
 
 

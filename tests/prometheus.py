@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from server import ROOT, free_port
+from server import ROOT, end_process, free_port, wait_for_http
 
 DASHBOARD = ROOT / "knative" / "monitoring" / "dashboard.json"
 #: What the dashboard's variables are replaced with outside Grafana (every value; Grafana's own
@@ -104,17 +104,7 @@ class Prometheus:
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         """Return once Prometheus answers ``/-/ready``."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"prometheus exited with {self.process.returncode}")
-            try:
-                if requests.get(self.url + "/-/ready", timeout=1).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        raise TimeoutError("prometheus not ready in time")
+        wait_for_http(self.process, self.url + "/-/ready", timeout)
 
     def wait_scraped(self, scrapes: int = 3, timeout: float = 60.0) -> None:
         """Return once every target has been scraped successfully *scrapes* times."""
@@ -144,11 +134,5 @@ class Prometheus:
 
     def stop(self) -> None:
         """Stop the server."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        end_process(self.process)
         self._log.close()

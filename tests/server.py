@@ -141,16 +141,38 @@ class Server:
 
     def stop(self) -> int:
         """Stop the server (SIGTERM, then SIGKILL after 30 s); returns its exit code."""
-        if self.process.poll() is None:
-            self.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        code = end_process(self.process)
         self._out.close()
         self._err.close()
-        return self.process.returncode
+        return code
+
+
+def end_process(process: subprocess.Popen, grace: float = 30.0) -> int:
+    """Stop *process* if it runs (SIGTERM, then SIGKILL after *grace* seconds); return its exit code."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return process.returncode
+
+
+def wait_for_http(process: subprocess.Popen, url: str, timeout: float) -> None:
+    """Return once *url* answers 200; fail at once if *process* (the one serving it) exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            command = " ".join(str(part) for part in process.args)
+            raise RuntimeError(f"{command} exited with {process.returncode}")
+        try:
+            if requests.get(url, timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer 200 in {timeout:g} s")
 
 
 def tree_rss(root: int, without_root: bool = False) -> int:
