@@ -11,25 +11,24 @@ from .admission import Admission
 from .api.app import OcrApp
 from .lifecycle import STARTUP, Lifecycle, startup_phases
 from .metrics import Metrics
+from .ocr import ModelSet
 from .request_log import log_event
 from .settings import Settings, load_settings
 from .storage import Storage
 
 
-def ready_fields(settings: Settings, lifecycle: Lifecycle, phases: Mapping[str, float]) -> dict[str, Any]:
+def ready_fields(
+    settings: Settings, models: ModelSet, ready_seconds: float, phases: Mapping[str, float]
+) -> dict[str, Any]:
     """Return the log line of a ready process: what it loaded, how it runs, its limits, how long."""
-    engine = lifecycle.engine
-    models = engine.models if engine is not None else None
     return {
         "event": "ready",
-        "model_set": models.name if models else settings.model_set,
+        "model_set": models.name,
         "models": {
             "detector": models.detector.path.name,
             "recognizer": models.recognizer.path.name,
             "classifier": models.classifier.path.name if models.classifier else None,
-        }
-        if models
-        else None,
+        },
         "threads": settings.threads,
         "concurrency": settings.concurrency,
         "max_queue": settings.max_queue,
@@ -44,7 +43,7 @@ def ready_fields(settings: Settings, lifecycle: Lifecycle, phases: Mapping[str, 
         },
         "auth": {"api": settings.api_token is not None, "events": settings.webhook_token is not None},
         "storage": settings.storage,
-        "ready_s": round(lifecycle.cold_start_seconds or 0.0, 3),
+        "ready_s": round(ready_seconds, 3),
         "phases_s": {name: round(seconds, 3) for name, seconds in phases.items()},
         "pid": os.getpid(),
         "service": settings.service,
@@ -84,7 +83,7 @@ def create_app(env: Mapping[str, str] | None = None) -> OcrApp:
         phases = startup_phases(STARTUP)
         for phase, seconds in phases.items():
             metrics.startup.labels(phase).set(seconds)
-        log_event(ready_fields(settings, lifecycle, phases))
+        log_event(ready_fields(settings, models, lifecycle.cold_start_seconds or 0.0, phases))
 
     lifecycle = Lifecycle(settings, on_ready=on_ready)
     storage = Storage(
