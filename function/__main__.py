@@ -19,8 +19,7 @@ from typing import Any
 from .errors import ServiceError, from_ocr_error
 from .hocr import render_hocr
 from .ocr import DetectorParams, OcrEngine, OcrError, OcrResult, load_model_set
-from .ocr.document import DocumentResult, PageResult, read_document
-from .ocr.pages import document_kind
+from .ocr.document import DocumentResult, PageResult, read_document, reading_plan
 from .options import DEFAULT_MIN_CONFIDENCE, RequestOptions, parse_options
 from .outputs import document_payload, dumps, error_payload, result_payload, result_text
 from .settings import Settings, load_settings
@@ -118,15 +117,12 @@ def _read(
         data = path.read_bytes()
     except OSError as exc:
         raise ServiceError(400, "unreadable_file", exc.strerror or str(exc)) from None
-    document = document_kind(data) is not None
-    orient = document if asked.orient_page is None else asked.orient_page
-    options = replace(asked.ocr, orient_page=orient, words=asked.format == "hocr")
     try:
+        ocr = replace(asked.ocr, words=asked.format == "hocr")
+        document, options = reading_plan(data, ocr, asked.orient_page, asked.pages)
         if document:
-            limits = replace(settings.document_limits(), use_text_layer=asked.text_layer)
+            limits = settings.document_limits(asked.text_layer)
             return read_document(engine, data, options, limits, pages=asked.pages)
-        if asked.pages is not None:
-            asked.pages.pick(1)  # a page beyond 1 of a single image is refused, as by the API
         return engine.run(data, options)
     except OcrError as exc:
         client = from_ocr_error(exc)

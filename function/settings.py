@@ -132,14 +132,18 @@ class Settings:
         """Server threads left for probes when every inference slot and queue place is taken."""
         return self.server_threads - self.concurrency - self.max_queue
 
-    def document_limits(self) -> DocumentLimits:
-        """Return the rendering resolution and bounds for PDFs and multi-page TIFFs."""
+    def document_limits(self, text_layer: bool = True) -> DocumentLimits:
+        """Return the rendering resolution and bounds for PDFs and multi-page TIFFs.
+
+        *text_layer* ``False`` OCRs PDF pages that carry text instead of taking their text.
+        """
         return DocumentLimits(
             dpi=self.pdf_dpi,
             max_pages=self.max_pages,
             max_page_pixels=self.max_pixels,
             max_total_pixels=self.max_document_pixels,
             max_page_chars=self.max_page_chars,
+            use_text_layer=text_layer,
         )
 
 

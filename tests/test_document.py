@@ -14,7 +14,7 @@ from pdfs import assemble_pdf
 from PIL import Image
 
 from function.ocr import OcrOptions
-from function.ocr.document import read_document
+from function.ocr.document import read_document, reading_plan
 from function.ocr.errors import ImageTooLargeError, NotAnImageError, PageRangeError, TooManyPagesError
 from function.ocr.pages import DocumentLimits, PageSelection, document_kind, load_pages
 
@@ -328,3 +328,18 @@ def test_single_line_mode_does_not_turn_a_strip_as_a_page(engine):
     line = engine.run(image_bytes("line_en.png"), OcrOptions(detect=False, orient_page=True))
     assert line.angle == 0 and "orient_page" not in line.timings
     assert line.lines[0].text == "Invoice No. 2024-0815 Total: $1,286.75"
+
+
+def test_reading_plan_is_one_decision_for_every_entry_point() -> None:
+    """Documents are read upright unless asked otherwise, images as given; an image is page 1 of 1."""
+    pdf, png = image_pdf([receipt()]), image_bytes("receipt.png")
+    asked = OcrOptions(words=True, min_confidence=0.3)
+    document, options = reading_plan(pdf, asked)
+    assert document and options.orient_page and options.words and options.min_confidence == 0.3
+    assert reading_plan(pdf, asked, orient_page=False)[1].orient_page is False
+    document, options = reading_plan(png, asked, pages=PageSelection.parse("1"))
+    assert not document and not options.orient_page
+    assert reading_plan(png, asked, orient_page=True)[1].orient_page
+    with pytest.raises(PageRangeError, match="Page 2 was asked for"):
+        reading_plan(png, asked, pages=PageSelection.parse("2-"))
+    assert asked.orient_page is False  # the caller's options are left as they were

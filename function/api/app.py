@@ -59,8 +59,8 @@ from ..ingest import Ingest, unique
 from ..lifecycle import Lifecycle
 from ..metrics import Metrics
 from ..ocr import OcrEngine, OcrError, OcrOptions, OcrResult
-from ..ocr.document import DocumentResult, PageResult, read_document
-from ..ocr.pages import PageSelection, document_kind
+from ..ocr.document import DocumentResult, PageResult, read_document, reading_plan
+from ..ocr.pages import PageSelection
 from ..outputs import document_payload, document_text, dumps, error_payload, result_payload, result_text
 from ..request_log import log_event, log_request
 from ..settings import Settings
@@ -369,18 +369,15 @@ class OcrApp:
         reads only those pages of a document (a single image is page 1 of 1).
         """
         engine = self._engine()
-        document = document_kind(data) is not None
-        options = replace(options, orient_page=document if orient_page is None else orient_page)
+        document, options = reading_plan(data, options, orient_page, pages)
         if not document:
-            if pages is not None:
-                pages.pick(1)  # a page beyond 1 of a single image is a 422, like any page out of range
             with self._running():
                 result = engine.run(data, replace(options, time_budget=self.settings.time_budget))
             self.metrics.observe_stages(result.timings)
             self.metrics.images.inc()
             self.metrics.lines.inc(len(result.lines))
             return result
-        limits = replace(self.settings.document_limits(), use_text_layer=text_layer)
+        limits = self.settings.document_limits(text_layer)
 
         read = 0
 

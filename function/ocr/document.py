@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 
 from .engine import OcrEngine, OcrOptions, OcrResult, TextLine
 from .errors import TimeBudgetError
-from .pages import DocumentLimits, PageSelection
+from .pages import DocumentLimits, PageSelection, document_kind
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,22 @@ class DocumentResult:
 
     pages: list[PageResult]
     seconds: float
+
+
+def reading_plan(
+    data: bytes, options: OcrOptions, orient_page: bool | None = None, pages: PageSelection | None = None
+) -> tuple[bool, OcrOptions]:
+    """Decide how *data* is read: whether it is a document (PDF, multi-page TIFF) and with which options.
+
+    *orient_page* ``None`` turns document pages upright and reads a single image as it is. A single image
+    is page 1 of 1, so a *pages* selection beyond page 1 raises what any page out of range raises. Every
+    entry point (HTTP API, events, command line) reads a file through this one decision.
+    """
+    document = document_kind(data) is not None
+    options = replace(options, orient_page=document if orient_page is None else orient_page)
+    if not document and pages is not None:
+        pages.pick(1)
+    return document, options
 
 
 def read_document(
