@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -62,6 +62,7 @@ from function.ocr.recognize import BatchPolicy, Recognizer  # noqa: E402
 from function.ocr.runtime import create_session  # noqa: E402
 
 THREADS = 2
+T = TypeVar("T")
 
 
 def _cases(data: Path) -> tuple[list[Case], list[Case]]:
@@ -73,9 +74,9 @@ def _pixels(case: Case) -> np.ndarray:
     return decode_image(case.path.read_bytes(), max_pixels=DEFAULT_MAX_PIXELS)
 
 
-def _rounds(variants: Sequence[str], rounds: int, run: Callable[[str], float]) -> dict[str, list[float]]:
+def _rounds(variants: Sequence[str], rounds: int, run: Callable[[str], T]) -> dict[str, list[T]]:
     """Call ``run(variant)`` for every variant in turn, ``rounds`` times; collect what each returns."""
-    got: dict[str, list[float]] = {v: [] for v in variants}
+    got: dict[str, list[T]] = {v: [] for v in variants}
     for r in range(rounds):
         order = list(variants[r % len(variants) :]) + list(variants[: r % len(variants)])
         for variant in order:
@@ -304,10 +305,9 @@ def detector(args: argparse.Namespace, models: ModelSet, workdir: Path) -> str:
     }
     runs: dict[str, dict[str, list[Any]]] = {name: {c.id: [] for c in pages} for name in engines}
 
-    def one_round(name: str) -> float:
+    def one_round(name: str) -> None:
         for case in pages:
             runs[name][case.id].append(run_ours(engines[name], case))
-        return 0.0
 
     for name in engines:  # warm-up pass, not counted
         for case in pages:
