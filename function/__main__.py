@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import sys
 import uuid
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -118,8 +117,7 @@ def _read(
     except OSError as exc:
         raise ServiceError(400, "unreadable_file", exc.strerror or str(exc)) from None
     try:
-        ocr = replace(asked.ocr, words=asked.format == "hocr")
-        document, options = reading_plan(data, ocr, asked.orient_page, asked.pages)
+        document, options = reading_plan(data, asked.ocr, asked.orient_page, asked.pages)
         if document:
             limits = settings.document_limits(asked.text_layer)
             return read_document(engine, data, options, limits, pages=asked.pages)

@@ -29,7 +29,8 @@ class RequestOptions:
 
     ``orient_page`` is ``None`` when the request did not say: pages of documents are then turned upright,
     single images are read as they are. ``text_layer=False`` OCRs PDF pages even when they carry text.
-    ``pages`` selects pages of a document (``None``: all of them).
+    ``pages`` selects pages of a document (``None``: all of them). ``ocr.words`` is set for the ``hocr``
+    format, whose output is made of word boxes.
     """
 
     ocr: OcrOptions
@@ -77,7 +78,7 @@ def parse_options(
     if fmt not in FORMATS:
         raise invalid("format", f"must be one of {', '.join(FORMATS)}")
     return RequestOptions(
-        OcrOptions(detect=bool(flag("detect", True)), min_confidence=confidence),
+        OcrOptions(detect=bool(flag("detect", True)), min_confidence=confidence, words=fmt == "hocr"),
         fmt,
         flag("orient_page", None),
         bool(flag("text_layer", True)),

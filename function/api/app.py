@@ -460,11 +460,10 @@ class OcrApp:
         asked = parsed.options
         details["detect"] = asked.ocr.detect
         hocr = asked.format == "hocr"
-        options = replace(asked.ocr, words=hocr)
         try:
             result = self._read(
                 parsed.image,
-                options,
+                asked.ocr,
                 details["request_id"],
                 asked.orient_page,
                 asked.text_layer,
