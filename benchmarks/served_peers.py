@@ -35,7 +35,7 @@ for extra in (_REPO, _REPO / "tests"):
 from server import Server, end_process, free_port, server_command, tree_rss, wait_for_http  # noqa: E402  (tests/server.py)
 
 from benchmarks.evaluate import machine_info  # noqa: E402
-from benchmarks.http_load import DEFAULT_DATA, load_level, load_pages  # noqa: E402
+from benchmarks.http_load import DEFAULT_DATA, load_level, load_pages, ocr  # noqa: E402
 
 PEERS_BIN = _REPO / ".peers" / "bin"
 
@@ -90,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ocrfn.wait_ready()
             peer.wait_ready()
             # One untimed request each: first-call costs are not part of the curve.
-            requests.post(ocrfn.url + "/api/ocr", data=pages[0], headers={"Content-Type": "image/png"})
+            ocr(ocrfn.url, pages[0])
             peer.send(pages[0])
             systems: dict[str, tuple[str, Callable[[bytes], int] | None, str | None]] = {
                 "ocrfn": (ocrfn.url, None, "/ready"),

@@ -31,11 +31,10 @@ for extra in (_REPO, _REPO / "tests"):
     if str(extra) not in sys.path:
         sys.path.insert(0, str(extra))
 
-import requests  # noqa: E402
 from server import Server, server_command  # noqa: E402  (tests/server.py)
 
 from benchmarks.evaluate import machine_info  # noqa: E402
-from benchmarks.http_load import DEFAULT_DATA, load_level, load_pages, percentile  # noqa: E402
+from benchmarks.http_load import DEFAULT_DATA, load_level, load_pages, ocr, percentile  # noqa: E402
 
 EXPERIMENTS: dict[str, dict[str, dict[str, str]]] = {
     "concurrency": {
@@ -70,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for server in servers.values():
                 server.wait_ready()
                 for page in pages[:3]:  # untimed: first-call costs
-                    requests.post(server.url + "/api/ocr", data=page, headers={"Content-Type": "image/png"})
+                    ocr(server.url, page)
             for n in range(args.rounds):
                 order = list(settings) if n % 2 == 0 else list(reversed(settings))
                 for name in order:
