@@ -140,9 +140,13 @@ def load_level(
     send: Callable[[bytes], int] | None = None,
     probe: str | None = "/ready",
     keep: list[float] | None = None,
+    passes: int | None = None,
 ) -> dict[str, float]:
     """Closed loop: *clients* threads send pages back to back for *duration* seconds.
 
+    With *passes*, *duration* is ignored: the clients share one list holding every page *passes* times
+    and stop when it is done, so every server measured this way does exactly the same work (a fixed time
+    window gives a slow server a different mix of large and small pages than a fast one).
     *send* posts one page and returns the status (default: ocrfn's ``/api/ocr``, raw bytes); *probe* is
     the path polled every 100 ms alongside (``None``: no probe); *keep* receives the latencies of the
     200 answers.
@@ -153,12 +157,21 @@ def load_level(
     probes: list[float] = []
     lock = threading.Lock()
     stop = time.monotonic() + duration
+    work = iter(range(len(pages) * passes)) if passes is not None else None
+    done = threading.Event()
+
+    def next_page(i: int) -> int | None:
+        """The next page index this client sends, or None when the level is over."""
+        if work is None:
+            return i if time.monotonic() < stop else None
+        with lock:
+            return next(work, None)
 
     def client(offset: int) -> None:
         i = offset
-        while time.monotonic() < stop:
+        while (k := next_page(i)) is not None:
             began = time.monotonic()
-            status = post(pages[i % len(pages)])
+            status = post(pages[k % len(pages)])
             with lock:
                 statuses.append(status)
                 if status == 200:
@@ -166,7 +179,7 @@ def load_level(
             i += 1
 
     def prober() -> None:
-        while time.monotonic() < stop:
+        while not done.is_set():
             began = time.monotonic()
             requests.get(f"{url}{probe}", timeout=5)
             probes.append(time.monotonic() - began)
@@ -178,9 +191,12 @@ def load_level(
     began = time.monotonic()
     for t in threads:
         t.start()
-    for t in threads:
+    for t in threads[:clients]:
         t.join()
     elapsed = time.monotonic() - began
+    done.set()
+    for t in threads[clients:]:
+        t.join()
     if keep is not None:
         keep.extend(latencies)
     return {

@@ -6,13 +6,17 @@ settings, ``OCRFN_MAX_QUEUE`` long enough that no level is refused), and ``rapid
 one worker, RapidOCR 3.10 with its defaults) from the peers' venv (``benchmarks/peers-env.txt``). Then the
 load curve of ``benchmarks/http_load.py``: closed-loop clients at 1, 2, 4 and 8 (``--levels``) for
 ``--duration`` seconds each, the same page images cycled, each level run against one server and then the
-other (the first alternates), never both at once. Printed per level and server: pages/s answered 200,
+other (the first alternates), never both at once. With ``--passes N`` every level instead sends every page
+N times to each server: the same work for both, so the ratio does not depend on which pages a time window
+happened to hold (at 1 page/s a 40 s window is barely more than one pass over the 34 eval pages, whose
+times differ by a factor of 100). Printed per level and server: pages/s answered 200,
 p50/p95 latency, errors; and each server's RSS (its whole process tree) after the run.
 
 ocrfn gets the image raw (``image/png``), rapidocr_api as its documented multipart field ``image_file``.
 
 Example (from the repository root; the peers' venv at ``.peers``)::
 
+    python3 benchmarks/served_peers.py --passes 3
     python3 benchmarks/served_peers.py --duration 30
 """
 
@@ -73,6 +77,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="evaluation manifest directory")
     parser.add_argument("--levels", default="1,2,4,8", help="client concurrency levels (default 1,2,4,8)")
     parser.add_argument("--duration", type=float, default=20.0, help="seconds per level and server")
+    parser.add_argument(
+        "--passes",
+        type=int,
+        default=None,
+        help="instead of --duration: every level sends every page this many times, to both servers",
+    )
     parser.add_argument("--cpus", default="0,1", help="CPUs both servers are pinned to (taskset -c)")
     args = parser.parse_args(argv)
     levels = [int(x) for x in args.levels.split(",") if x]
@@ -101,17 +111,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                 order = list(systems) if n % 2 == 0 else list(reversed(systems))
                 for name in order:
                     url, send, probe = systems[name]
-                    curve[name].append(load_level(url, pages, clients, args.duration, send, probe))
+                    curve[name].append(
+                        load_level(url, pages, clients, args.duration, send, probe, passes=args.passes)
+                    )
                     print(f"{name} at {clients} client(s) done", file=sys.stderr)
             rss = {"ocrfn": ocrfn.tree_rss(), "rapidocr_api": tree_rss(peer.process.pid)}
         finally:
             ocrfn.stop()
             peer.stop()
 
+    span = f"every page {args.passes} times" if args.passes else f"{args.duration:.0f} s"
     print("### Served: ocrfn vs rapidocr_api on the same CPUs\n")
     print(
         f"- Machine: {info['cpu']}, {info['usable_cpus']} usable CPUs; both servers pinned to CPUs "
-        f"{args.cpus}; {info['date']}; pages: {source}; {args.duration:.0f} s per level and server, "
+        f"{args.cpus}; {info['date']}; pages: {source}; {span} per level and server, "
         "closed loop, one server loaded at a time"
     )
     print(
