@@ -18,7 +18,14 @@ Experiments (``--experiment``):
   the two pages one after the other.
 - ``detector``: the detector's pixel limit (``DetectorParams.max_area``) on the evaluation pages, split by
   the pages' own size (at or under the smallest limit, and above it): page line recall, detector time,
-  whole-page time.
+  whole-page time; ``--det FILE`` adds other detector files at the shipped limit.
+- ``parallel``: the recognizer's and line classifier's batches one after another on sessions with 2
+  intra-op threads (shipped) against the same batches spread over 2 worker threads, calling either the
+  same sessions side by side or one-thread sessions of their own (a call with a single batch keeps the
+  2-thread session): page and line times, whether the text is the same, and the RSS each adds.
+- ``flips``: the second reading of lines the 0/180 classifier nominates (turned 180°, the more confident
+  reading kept) against skipping it when the first reading is already confident, on the pages as they are
+  and turned 180°: second readings saved and page line recall.
 
 Example (from the repository root)::
 
@@ -28,11 +35,13 @@ Example (from the repository root)::
 from __future__ import annotations
 
 import argparse
+import copy
 import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -46,6 +55,7 @@ for extra in (_REPO, _REPO / "model"):
 
 from benchmarks.evaluate import (  # noqa: E402
     DEFAULT_DATA,
+    CaseRun,
     machine_info,
     markdown_table,
     pct,
@@ -58,7 +68,8 @@ from function.ocr.crop import crop_quad, turn_if_vertical  # noqa: E402
 from function.ocr.decode import DEFAULT_MAX_PIXELS, decode_image  # noqa: E402
 from function.ocr.detect import DetectorParams  # noqa: E402
 from function.ocr.models import ModelSet, load_charset  # noqa: E402
-from function.ocr.recognize import BatchPolicy, Recognizer  # noqa: E402
+from function.ocr.orient import OrientationClassifier  # noqa: E402
+from function.ocr.recognize import BatchPolicy, RecognizedText, Recognizer  # noqa: E402
 from function.ocr.runtime import create_session  # noqa: E402
 
 THREADS = 2
@@ -296,6 +307,10 @@ def detector(args: argparse.Namespace, models: ModelSet, workdir: Path) -> str:
         )
         for limit in DETECTOR_LIMITS
     }
+    shipped_limit = f"{DetectorParams().max_area / 1e6:g} Mpx"
+    for extra in args.det or ():
+        candidate = replace(models, detector=replace(models.detector, path=extra))
+        engines[f"{extra.name}, {shipped_limit}"] = OcrEngine(candidate, threads=THREADS)
     _, pages = _cases(args.data)
     small = min(DETECTOR_LIMITS)
     area = {c.id: int(np.prod(_pixels(c).shape[:2])) for c in pages}
@@ -330,7 +345,204 @@ def detector(args: argparse.Namespace, models: ModelSet, workdir: Path) -> str:
     return markdown_table(header, rows)
 
 
-EXPERIMENTS = {"quantisation": quantisation, "batching": batching, "detector": detector}
+# --------------------------------------------------------------------------------------------------------
+# parallel
+# --------------------------------------------------------------------------------------------------------
+class _PooledRecognizer:
+    """A recognizer whose batches run side by side on worker threads, each on a one-thread session.
+
+    A call with a single batch (a lone line) runs on the *wide* recognizer instead: on one thread it would
+    leave the other cores idle.
+    """
+
+    def __init__(self, wide: Recognizer, narrow: Recognizer, workers: ThreadPoolExecutor) -> None:
+        self._wide, self._narrow, self._workers = wide, narrow, workers
+
+    def recognize(self, crops: Sequence[np.ndarray], run_options: Any = None) -> list[RecognizedText]:
+        """``Recognizer.recognize``, the batches spread over the workers, largest first."""
+        widths = [self._narrow.target_width(c) for c in crops]
+        groups = self._narrow.batches(widths)
+        if len(groups) <= 1:
+            return self._wide.recognize(crops, run_options)
+        groups.sort(key=lambda g: -len(g) * max(widths[i] for i in g))
+        out = [RecognizedText("", 0.0)] * len(crops)
+
+        def one(group: list[int]) -> list[RecognizedText]:
+            return self._narrow.recognize([crops[i] for i in group], run_options)
+
+        for group, texts in zip(groups, self._workers.map(one, groups), strict=True):
+            for i, text in zip(group, texts, strict=True):
+                out[i] = text
+        return out
+
+
+class _PooledClassifier:
+    """The 0/180 classifier's batches of 16 side by side on worker threads, each on a one-thread session."""
+
+    def __init__(
+        self, wide: OrientationClassifier, narrow: OrientationClassifier, workers: ThreadPoolExecutor
+    ) -> None:
+        self._wide, self._narrow, self._workers = wide, narrow, workers
+
+    def upside_down_probability(self, crops: Sequence[np.ndarray], run_options: Any = None) -> np.ndarray:
+        """``OrientationClassifier.upside_down_probability``, one batch of 16 per task."""
+        parts = [crops[k : k + 16] for k in range(0, len(crops), 16)]
+        if len(parts) <= 1:
+            return self._wide.upside_down_probability(crops, run_options)
+        got = self._workers.map(lambda part: self._narrow.upside_down_probability(part, run_options), parts)
+        return np.concatenate(list(got))
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status", encoding="ascii") as status:
+        return next(int(row.split()[1]) for row in status if row.startswith("VmRSS:")) / 1024
+
+
+def _pooled(shipped: OcrEngine, models: ModelSet, workers: ThreadPoolExecutor, own: bool) -> OcrEngine:
+    """*shipped* with its recognizer's and classifier's batches spread over *workers*.
+
+    ``own``: on new one-thread sessions; else on the engine's own 2-thread sessions, called side by side.
+    The detector, and every call with a single batch, stay on the engine's sessions.
+    """
+    pooled = copy.copy(shipped)
+    spec, cls = models.recognizer, models.classifier
+    narrow = shipped.recognizer
+    if own:
+        session = create_session(spec.path, 1)
+        narrow = Recognizer(
+            session, load_charset(spec.charset), height=spec.height, mean=spec.mean, std=spec.std
+        )
+    pooled.recognizer = _PooledRecognizer(shipped.recognizer, narrow, workers)  # type: ignore[assignment]
+    if cls is not None and shipped.classifier is not None:
+        one = shipped.classifier
+        if own:
+            session = create_session(cls.path, 1)
+            one = OrientationClassifier(
+                session, height=cls.height, width=cls.width, mean=cls.mean, std=cls.std
+            )
+        pooled.classifier = _PooledClassifier(shipped.classifier, one, workers)  # type: ignore[assignment]
+    return pooled
+
+
+def parallel(args: argparse.Namespace, models: ModelSet, workdir: Path) -> str:
+    """Batches in turn on 2-thread sessions against batches side by side on 2 worker threads."""
+    del workdir
+    lines, pages = _cases(args.data)
+    cases = [*pages, *lines]
+    shipped = OcrEngine(models, threads=THREADS)
+    for case in cases:
+        run_ours(shipped, case)
+    workers = ThreadPoolExecutor(THREADS)
+    engines = {"2 intra-op threads, batches in turn (shipped)": shipped}
+    added = {}
+    same = True
+    # Each arrangement is the same engine with the pooled stages on top; the RSS it adds when it first
+    # reads every case (after the ones before it) is what its sessions and arenas cost.
+    for name, own in (
+        ("side by side on the same 2-thread sessions", False),
+        ("side by side on one-thread sessions of their own", True),
+    ):
+        before = _rss_mb()
+        engines[name] = _pooled(shipped, models, workers, own)
+        same &= all(run_ours(shipped, c).lines == run_ours(engines[name], c).lines for c in cases)
+        added[name] = _rss_mb() - before
+    runs: dict[str, dict[str, list[float]]] = {name: {c.id: [] for c in cases} for name in engines}
+
+    def one_round(name: str) -> None:
+        for case in cases:
+            runs[name][case.id].append(run_ours(engines[name], case).seconds)
+
+    _rounds(list(engines), args.rounds, one_round)
+    base = next(iter(engines))
+    rows = []
+    for name in engines:
+        row = [name]
+        for kind in (pages, lines):
+            per = {c.id: statistics.median(runs[name][c.id]) for c in kind}
+            ref = {c.id: statistics.median(runs[base][c.id]) for c in kind}
+            ratio = statistics.median(ref[c.id] / per[c.id] for c in kind)
+            row.append(
+                f"sum {sum(per.values()):.2f} s (×{sum(ref.values()) / sum(per.values()):.2f}); median "
+                f"{1000 * statistics.median(per.values()):.1f} ms; per-case ×{ratio:.2f}"
+            )
+        row.append(f"+{added[name]:.0f} MB" if name in added else "")
+        rows.append(row)
+    header = [
+        "recognizer and classifier batches",
+        f"{len(pages)} pages: time (speed vs shipped)",
+        f"{len(lines)} lines (single-line mode)",
+        "RSS added",
+    ]
+    verdict = "the same text on every case" if same else "**the text differs on some case**"
+    return f"{markdown_table(header, rows)}\n\nOutputs: {verdict}."
+
+
+# --------------------------------------------------------------------------------------------------------
+# flips
+# --------------------------------------------------------------------------------------------------------
+FLIP_SKIP_CONFIDENCE = (0.9, 0.95, 0.98, 0.995)
+
+
+class _ConfidentFirstEngine(OcrEngine):
+    """The engine, reading a nominated line a second time only if its first reading is under *limit*.
+
+    ``None`` is the shipped rule (every nominated line is read again). ``second_readings`` counts them.
+    """
+
+    def __init__(self, models: ModelSet, limit: float | None) -> None:
+        super().__init__(models, threads=THREADS)
+        self.limit = limit
+        self.second_readings = 0
+
+    def _confirm_flips(
+        self, crops: list[np.ndarray], texts: list[RecognizedText], nominated: np.ndarray, budget: Any
+    ) -> tuple[list[RecognizedText], np.ndarray]:
+        if self.limit is not None:
+            nominated = nominated & np.array([t.confidence < self.limit for t in texts], dtype=bool)
+        self.second_readings += int(nominated.sum())
+        return super()._confirm_flips(crops, texts, nominated, budget)
+
+
+def flips(args: argparse.Namespace, models: ModelSet, workdir: Path) -> str:
+    """Second readings of nominated lines: always (shipped) or only when the first is not confident."""
+    del workdir
+    _, pages = _cases(args.data)
+    if models.classifier is None:
+        raise SystemExit(f"model set {models.name} has no 0/180 line classifier")
+    limits = (None, *FLIP_SKIP_CONFIDENCE)
+    rows = []
+    for turned in (False, True):
+        images = [_pixels(c) for c in pages]
+        if turned:
+            images = [np.ascontiguousarray(image[::-1, ::-1]) for image in images]
+        for limit in limits:
+            engine = _ConfidentFirstEngine(models, limit)
+            results = [engine.run(image) for image in images]
+            crops = sum(len(r.lines) for r in results)
+            runs = [
+                CaseRun(c.id, [ln.text for ln in r.lines], 0.0) for c, r in zip(pages, results, strict=True)
+            ]
+            recall = page_metrics(score_runs([], [], pages, runs)[1]).line_recall
+            rule = "always (shipped)" if limit is None else f"only if the first reading is under {limit:g}"
+            rows.append(
+                [
+                    "turned 180°" if turned else "as they are",
+                    rule,
+                    f"{engine.second_readings} (lines kept: {crops})",
+                    pct(recall, 1),
+                ]
+            )
+    header = ["pages", "second reading of nominated lines", "second readings", "page line recall"]
+    return markdown_table(header, rows)
+
+
+EXPERIMENTS = {
+    "quantisation": quantisation,
+    "batching": batching,
+    "detector": detector,
+    "parallel": parallel,
+    "flips": flips,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -344,6 +556,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5, help="rounds over the variants (default 5)")
     parser.add_argument("--synthetic", type=int, default=1500, help="held-out synthetic lines (quantisation)")
     parser.add_argument("--rec", type=Path, action="append", help="another recognizer file (quantisation)")
+    parser.add_argument(
+        "--det", type=Path, action="append", help="another detector file, at the shipped limit (detector)"
+    )
     args = parser.parse_args(argv)
     models = load_model_set(name=args.set_name)
     info = machine_info()

@@ -40,6 +40,7 @@ EXPERIMENTS: dict[str, dict[str, dict[str, str]]] = {
     "concurrency": {
         "1 job x 2 threads (shipped)": {"OCRFN_CONCURRENCY": "1", "OCRFN_THREADS": "2"},
         "2 jobs x 1 thread": {"OCRFN_CONCURRENCY": "2", "OCRFN_THREADS": "1"},
+        "2 jobs x 2 threads": {"OCRFN_CONCURRENCY": "2", "OCRFN_THREADS": "2"},
     },
 }
 
