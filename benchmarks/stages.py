@@ -53,6 +53,7 @@ for extra in (_REPO, _REPO / "model"):
     if str(extra) not in sys.path:
         sys.path.insert(0, str(extra))
 
+from benchmarks.documents_child import rss_mb  # noqa: E402
 from benchmarks.evaluate import (  # noqa: E402
     DEFAULT_DATA,
     CaseRun,
@@ -349,10 +350,10 @@ def detector(args: argparse.Namespace, models: ModelSet, workdir: Path) -> str:
 # parallel
 # --------------------------------------------------------------------------------------------------------
 class _PooledRecognizer:
-    """A recognizer whose batches run side by side on worker threads, each on a one-thread session.
+    """A recognizer whose batches run side by side on worker threads, through the *narrow* recognizer.
 
-    A call with a single batch (a lone line) runs on the *wide* recognizer instead: on one thread it would
-    leave the other cores idle.
+    A call with a single batch (a lone line) runs on the *wide* recognizer instead (the engine's own, with
+    all intra-op threads): on a one-thread session it would leave the other cores idle.
     """
 
     def __init__(self, wide: Recognizer, narrow: Recognizer, workers: ThreadPoolExecutor) -> None:
@@ -377,7 +378,7 @@ class _PooledRecognizer:
 
 
 class _PooledClassifier:
-    """The 0/180 classifier's batches of 16 side by side on worker threads, each on a one-thread session."""
+    """The 0/180 classifier's batches of 16 side by side on worker threads, through the *narrow* one."""
 
     def __init__(
         self, wide: OrientationClassifier, narrow: OrientationClassifier, workers: ThreadPoolExecutor
@@ -391,11 +392,6 @@ class _PooledClassifier:
             return self._wide.upside_down_probability(crops, run_options)
         got = self._workers.map(lambda part: self._narrow.upside_down_probability(part, run_options), parts)
         return np.concatenate(list(got))
-
-
-def _rss_mb() -> float:
-    with open("/proc/self/status", encoding="ascii") as status:
-        return next(int(row.split()[1]) for row in status if row.startswith("VmRSS:")) / 1024
 
 
 def _pooled(shipped: OcrEngine, models: ModelSet, workers: ThreadPoolExecutor, own: bool) -> OcrEngine:
@@ -442,10 +438,10 @@ def parallel(args: argparse.Namespace, models: ModelSet, workdir: Path) -> str:
         ("side by side on the same 2-thread sessions", False),
         ("side by side on one-thread sessions of their own", True),
     ):
-        before = _rss_mb()
+        before = rss_mb()
         engines[name] = _pooled(shipped, models, workers, own)
         same &= all(run_ours(shipped, c).lines == run_ours(engines[name], c).lines for c in cases)
-        added[name] = _rss_mb() - before
+        added[name] = rss_mb() - before
     runs: dict[str, dict[str, list[float]]] = {name: {c.id: [] for c in cases} for name in engines}
 
     def one_round(name: str) -> None:
@@ -511,14 +507,13 @@ def flips(args: argparse.Namespace, models: ModelSet, workdir: Path) -> str:
         raise SystemExit(f"model set {models.name} has no 0/180 line classifier")
     limits = (None, *FLIP_SKIP_CONFIDENCE)
     rows = []
+    upright = [_pixels(c) for c in pages]
     for turned in (False, True):
-        images = [_pixels(c) for c in pages]
-        if turned:
-            images = [np.ascontiguousarray(image[::-1, ::-1]) for image in images]
+        images = [np.ascontiguousarray(image[::-1, ::-1]) for image in upright] if turned else upright
         for limit in limits:
             engine = _ConfidentFirstEngine(models, limit)
             results = [engine.run(image) for image in images]
-            crops = sum(len(r.lines) for r in results)
+            kept = sum(len(r.lines) for r in results)
             runs = [
                 CaseRun(c.id, [ln.text for ln in r.lines], 0.0) for c, r in zip(pages, results, strict=True)
             ]
@@ -528,7 +523,7 @@ def flips(args: argparse.Namespace, models: ModelSet, workdir: Path) -> str:
                 [
                     "turned 180°" if turned else "as they are",
                     rule,
-                    f"{engine.second_readings} (lines kept: {crops})",
+                    f"{engine.second_readings} (lines kept: {kept})",
                     pct(recall, 1),
                 ]
             )
